@@ -1,0 +1,99 @@
+# YOLOX-s with keypoints on COCO person keypoints (17 points): mmdet's YOLOX-s recipe
+# (SimOTA, mosaic/mixup, 300 epochs, last 15 without mosaic, EMA) plus the keypoint branch.
+_base_ = 'mmdet::yolox/yolox_s_8xb8-300e_coco.py'
+
+custom_imports = dict(imports=['yolox_kpt'], allow_failed_imports=False)
+
+# The one description of classes and keypoints; dataset, head and metric all read it.
+keypoint_layout = dict(
+    classes=('person', ),
+    keypoints=dict(person=(
+        'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
+        'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
+        'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+        'right_ankle')))  # COCO names: COCO's sigmas and left/right flips are implied
+img_scale = (640, 640)  # width, height
+
+model = dict(
+    data_preprocessor=dict(batch_augments=[
+        dict(type='KptBatchSyncRandomResize', random_size_range=(480, 800),
+             size_divisor=32, interval=10)
+    ]),
+    bbox_head=dict(
+        type='YOLOXKptHead',
+        num_classes=1,
+        keypoint_layout=keypoint_layout,
+        loss_kpt_oks=dict(type='OKSLoss', loss_weight=10.0),
+        loss_kpt_l1=None,
+        loss_kpt_vis=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
+
+data_root = 'data/coco/'
+dataset_type = 'CocoKptDataset'
+backend_args = None
+
+train_pipeline = [
+    dict(type='Mosaic', img_scale=img_scale, pad_val=114.0),
+    dict(type='RandomAffine', scaling_ratio_range=(0.1, 2),
+         border=(-img_scale[0] // 2, -img_scale[1] // 2)),
+    dict(type='MixUp', img_scale=img_scale, ratio_range=(0.8, 1.6), pad_val=114.0),
+    dict(type='YOLOXHSVRandomAug'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackKptDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='LoadKptAnnotations', with_bbox=True),
+    dict(type='PackKptDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+
+train_dataloader = dict(dataset=dict(
+    type='MultiImageMixDataset',
+    dataset=dict(
+        _delete_=True,
+        type=dataset_type,
+        data_root=data_root,
+        keypoint_layout=keypoint_layout,
+        ann_file='annotations/person_keypoints_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        pipeline=[
+            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadKptAnnotations', with_bbox=True)
+        ],
+        filter_cfg=dict(filter_empty_gt=False, min_size=32),
+        backend_args=backend_args),
+    pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    _delete_=True,
+    type=dataset_type,
+    data_root=data_root,
+    keypoint_layout=keypoint_layout,
+    ann_file='annotations/person_keypoints_val2017.json',
+    data_prefix=dict(img='val2017/'),
+    test_mode=True,
+    pipeline=test_pipeline,
+    backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    _delete_=True,
+    type='CocoKptMetric',
+    ann_file=data_root + 'annotations/person_keypoints_val2017.json',
+    backend_args=backend_args)
+test_evaluator = val_evaluator
+
+custom_hooks = [
+    dict(type='YOLOXModeSwitchHook', num_last_epochs=15, priority=48),
+    dict(type='SyncNormHook', priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001,
+         update_buffers=True, priority=49),
+    dict(type='SafeCheckpointHook'),
+    dict(type='KeypointLayoutCheckHook'),
+]
+default_hooks = dict(checkpoint=dict(save_best='coco/kpt_AP', rule='greater'))
+visualizer = dict(type='DetLocalVisualizer')

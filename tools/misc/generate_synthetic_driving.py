@@ -1,0 +1,108 @@
+"""Writes the synthetic driving dataset (COCO keypoint JSON + JPEG) used by the demo.
+
+See ``yolox_kpt/datasets/synthetic_driving.py`` for what the scenes contain and for the
+left/right tyre naming convention.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, List, Optional
+
+try:
+    import yolox_kpt  # noqa: F401
+except ImportError:
+    # Run from a checkout without installing: the package lives two levels up.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from yolox_kpt.datasets.synthetic_driving import CLASSES, generate_synthetic_driving  # noqa: E402
+
+EPILOG = """\
+example:
+  python tools/misc/generate_synthetic_driving.py --out-dir data/synthetic_driving \\
+      --num-train 240 --num-val 60 --img-size 320 256 --seed 0
+
+writes:
+  <out-dir>/annotations/{train,val}.json   COCO keypoints (file_name relative to images/<split>/)
+  <out-dir>/images/{train,val}/000000.jpg ...
+The same seed always gives byte-identical annotation files; val uses its own random stream.
+"""
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Generate seeded synthetic front-camera road scenes with vehicle, '
+        'vehicle_face, pedestrian and cyclist boxes and tyre/wheel keypoints.',
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--out-dir', default='data/synthetic_driving',
+                        help='output root (default: %(default)s)')
+    parser.add_argument('--num-train', type=int, default=240,
+                        help='number of train images (default: %(default)s)')
+    parser.add_argument('--num-val', type=int, default=60,
+                        help='number of val images (default: %(default)s)')
+    parser.add_argument('--img-size', type=int, nargs=2, default=(320, 256),
+                        metavar=('W', 'H'), help='image width and height (default: 320 256)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed (default: %(default)s)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing dataset in --out-dir')
+    args = parser.parse_args(argv)
+    if args.num_train < 0 or args.num_val < 0:
+        parser.error('--num-train and --num-val must be >= 0')
+    if min(args.img_size) < 64:
+        parser.error(f'--img-size must be at least 64 64, got {args.img_size[0]} {args.img_size[1]}')
+    if args.seed < 0:
+        parser.error(f'--seed must be >= 0, got {args.seed}')
+    return args
+
+
+def _tqdm_progress():
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return False  # no progress bar
+
+    def wrap(it: Iterable[int], total: int, desc: str) -> Iterable[int]:
+        return tqdm(it, total=total, desc=f'{desc:5s}', unit='img')
+
+    return wrap
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out_dir)
+    existing = [p for p in (out / 'annotations' / 'train.json', out / 'annotations' / 'val.json')
+                if p.exists()]
+    if existing and not args.overwrite:
+        print(f'error: {out} already holds a dataset ({", ".join(str(p) for p in existing)}); '
+              'pass --overwrite to replace it or choose another --out-dir', file=sys.stderr)
+        return 1
+
+    start = time.perf_counter()
+    paths = generate_synthetic_driving(out, num_train=args.num_train, num_val=args.num_val,
+                                       img_size=tuple(args.img_size), seed=args.seed,
+                                       progress=_tqdm_progress())
+    elapsed = time.perf_counter() - start
+
+    print(f'wrote synthetic driving dataset to {paths["root"]} '
+          f'({args.img_size[0]}x{args.img_size[1]}, seed {args.seed}, {elapsed:.1f} s)')
+    for split in ('train', 'val'):
+        data = json.loads(paths[split].read_text(encoding='utf-8'))
+        names = {c['id']: c['name'] for c in data['categories']}
+        counts = Counter(names[a['category_id']] for a in data['annotations'])
+        empty = len({i['id'] for i in data['images']} -
+                    {a['image_id'] for a in data['annotations']})
+        per_class = ', '.join(f'{c} {counts.get(c, 0)}' for c in CLASSES)
+        print(f'  {split}: {paths[split]}')
+        print(f'    images: {len(data["images"])} in {paths["root"] / "images" / split} '
+              f'({empty} without objects)')
+        print(f'    instances: {per_class}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Every workaround for an upstream bug, in one place.
+
+Each shim names the bug it works around. ``apply_all()`` runs once on ``import yolox_kpt``
+and is idempotent.
+"""
+import os
+import pickle
+from typing import Any, Callable, Dict
+
+import numpy as np
+import torch
+
+# ---------------------------------------------------------------------------------------
+# 1. Checkpoint loading under torch >= 2.6.
+#
+# Upstream: torch 2.6 made ``torch.load`` default to ``weights_only=True``; mmengine 0.10.7's
+# ``load_from_local`` (mmengine/runner/checkpoint.py) calls ``torch.load(filename,
+# map_location)`` and so fails on the checkpoints its own Runner writes
+# ("UnpicklingError: Weights only load failed": ``HistoryBuffer`` and numpy arrays in
+# ``message_hub``; numpy scalars in ``meta``). That breaks ``load_from`` and ``--resume``.
+# mmengine has no release with a fix (open-mmlab/mmengine issue 1655; its PR 1650 only sets
+# weights_only=False, which would run any code in a downloaded file).
+#
+# Fix, kept narrow: the loader stays ``weights_only=True`` and allow-lists exactly the
+# classes a Runner checkpoint holds (below). ``builtins.getattr``, which numpy scalars
+# would need, is NOT allowed: instead ``SafeCheckpointHook`` stores ``meta`` and
+# ``message_hub`` scalars as Python numbers before saving, so they need nothing. A pickle
+# that calls anything else (os.system, eval, ...) is refused with ``UnsafeCheckpointError``.
+# ---------------------------------------------------------------------------------------
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint that needs code outside the allow-list to load."""
+
+
+def _checkpoint_safe_globals() -> list:
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = [HistoryBuffer, np.ndarray, np.dtype]
+    # numpy >= 2 moved its internals to numpy._core; the pickles name whichever wrote them.
+    for module_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            module = __import__(module_name, fromlist=['_reconstruct'])
+            allowed.append(module._reconstruct)
+        except (ImportError, AttributeError):
+            pass
+    # numpy >= 1.25 pickles dtypes by their class (numpy.dtypes.Float64DType, ...).
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, name) for name in dir(dtypes) if name.endswith('DType')]
+    return allowed
+
+
+def safe_torch_load(filename: Any, map_location: Any = None) -> Any:
+    """``torch.load`` with ``weights_only=True`` and the allow-list above.
+
+    Raises:
+        UnsafeCheckpointError: if the file needs any other global (it may run code).
+    """
+    try:
+        with torch.serialization.safe_globals(_checkpoint_safe_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeCheckpointError(
+            f'Refused to load {filename}: it needs Python objects outside the allow-list of '
+            f'yolox_kpt.compat (loading it could run arbitrary code). torch said: '
+            f'{str(err).splitlines()[0]} If you trust the file, convert it to a plain '
+            'state dict in a separate, trusted step.') from err
+
+
+def _load_from_local(filename: str, map_location: Any = None) -> Any:
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return safe_torch_load(filename, map_location)
+
+
+def _load_from_http(filename: str, map_location: Any = None, model_dir: str = None,
+                    progress: bool = False) -> Any:
+    model_dir = model_dir or os.path.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    cached = os.path.join(model_dir, os.path.basename(filename.split('?')[0]))
+    if not os.path.exists(cached):
+        torch.hub.download_url_to_file(filename, cached, progress=progress)
+    return safe_torch_load(cached, map_location)
+
+
+def to_python_scalars(obj: Any) -> Any:
+    """Numpy scalars to Python numbers, recursively through dicts, lists and tuples."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return type(obj)((k, to_python_scalars(v)) for k, v in obj.items()) \
+            if not hasattr(obj, 'default_factory') else {k: to_python_scalars(v)
+                                                         for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return type(obj)(to_python_scalars(v) for v in obj)
+    return obj
+
+
+def patch_checkpoint_loading() -> None:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_from_http,
+                                     force=True)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. ONNX export under torch >= 2.9.
+#
+# Upstream: torch 2.9 made ``torch.onnx.export`` default to ``dynamo=True``; mmdeploy 1.3.1's
+# rewriters and symbolic functions need the TorchScript exporter (mmdeploy 1.3.1 was released
+# in 2023-12, before the change, and has had no release since). Applied only around export
+# (see ``torchscript_onnx_export``), never globally.
+# ---------------------------------------------------------------------------------------
+
+
+class torchscript_onnx_export:
+    """Context manager: ``torch.onnx.export`` defaults to ``dynamo=False`` inside."""
+
+    def __enter__(self) -> 'torchscript_onnx_export':
+        self._orig: Callable = torch.onnx.export
+
+        def export(*args, **kwargs):
+            kwargs.setdefault('dynamo', False)
+            return self._orig(*args, **kwargs)
+
+        torch.onnx.export = export
+        return self
+
+    def __exit__(self, *exc) -> None:
+        torch.onnx.export = self._orig
+
+
+_APPLIED: Dict[str, bool] = {}
+
+
+def apply_all() -> None:
+    """Apply the import-time shims once."""
+    if not _APPLIED.get('checkpoint'):
+        patch_checkpoint_loading()
+        _APPLIED['checkpoint'] = True

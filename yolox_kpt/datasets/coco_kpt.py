@@ -1,0 +1,228 @@
+"""COCO keypoint dataset with per-class keypoint sets."""
+import copy
+import math
+from collections import Counter
+from typing import List, Optional
+
+import numpy as np
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+from mmengine.fileio import get_local_path
+from mmengine.logging import MMLogger
+
+from ..keypoint_layout import KeypointLayout, KeypointLayoutError
+
+
+class KeypointAnnotationError(ValueError):
+    """A COCO keypoint annotation that cannot be used; names file, image and annotation."""
+
+
+@DATASETS.register_module()
+class CocoKptDataset(CocoDataset):
+    """COCO-format detection dataset whose categories carry keypoints.
+
+    Keypoint names and skeletons come from the file's ``categories[*].keypoints`` /
+    ``skeleton``; the model's slot layout is their union by name (see
+    :class:`~yolox_kpt.keypoint_layout.KeypointLayout`). Each instance gets
+    ``instance['keypoints']``: (K_total, 3) float32 array of x, y, v in slot order; slots
+    outside the instance's class are zeros.
+
+    Rules (each counted and logged once per file):
+
+    * error, raised when the dataset is built, naming file, image id and annotation id: a
+      keypoint list whose length is not 3 x K of its category, a NaN/inf coordinate, v not
+      in {0, 1, 2}, a class of ``classes`` missing from the file, file keypoint names that
+      disagree with ``keypoint_layout``;
+    * labelled keypoints (v > 0) outside ``[0, width] x [0, height]``: set to v = 0;
+    * boxes of zero area, or outside the image, and annotations with ``ignore``: skipped;
+    * crowd annotations (``iscrowd=1``): kept as ignored regions (mmdet's rule), their
+      keypoints are not used;
+    * images without annotations: kept (YOLOX trains on them as background) unless
+      ``filter_cfg.filter_empty_gt``;
+    * categories of the file that are not in ``classes``: their annotations are skipped.
+
+    Labels follow the order of ``classes`` (mmdet's ``CocoDataset`` follows the file's
+    category id order instead, which silently mislabels when the two differ).
+
+    Args:
+        keypoint_layout (dict, optional): ``dict(classes, keypoints, sigmas, flip_pairs,
+            skeletons)``; the same dict the head gets. When given, the file must match it.
+            When omitted, keypoints come from the file, and ``sigmas`` / ``flip_pairs``
+            may be passed on their own.
+        sigmas (dict, optional): OKS sigma per keypoint name (non-COCO names need one).
+        flip_pairs (list, optional): pairs of keypoint names swapped by a horizontal flip.
+        **kwargs: as for ``CocoDataset``; ``metainfo=dict(classes=...)`` picks classes.
+    """
+
+    METAINFO = dict(classes=(), palette=None)
+
+    def __init__(self,
+                 *args,
+                 keypoint_layout: Optional[dict] = None,
+                 sigmas: Optional[dict] = None,
+                 flip_pairs: Optional[list] = None,
+                 **kwargs) -> None:
+        self._layout_cfg = copy.deepcopy(dict(keypoint_layout)) if keypoint_layout else None
+        self._sigmas = sigmas
+        self._flip_pairs = flip_pairs
+        metainfo = dict(kwargs.pop('metainfo', None) or {})
+        if self._layout_cfg is not None:
+            classes = tuple(self._layout_cfg['classes'])
+            if metainfo.get('classes') not in (None, classes, list(classes)):
+                raise KeypointLayoutError(
+                    f'metainfo.classes {metainfo["classes"]} differ from '
+                    f'keypoint_layout.classes {classes}')
+            metainfo['classes'] = classes
+        if not metainfo.get('classes'):
+            raise KeypointLayoutError(
+                'CocoKptDataset needs its classes: metainfo=dict(classes=(...)) or '
+                'keypoint_layout=dict(classes=(...), ...)')
+        super().__init__(*args, metainfo=metainfo, **kwargs)
+
+    # ----------------------------------------------------------------- loading
+    def load_data_list(self) -> List[dict]:
+        with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
+            coco = self.COCOAPI(local_path)
+        layout = self._build_layout(coco.dataset.get('categories', []))
+        self._metainfo['keypoint_layout'] = layout.to_config()
+        self.layout = layout
+
+        classes = tuple(self.metainfo['classes'])
+        name2cat = {c['name']: c for c in coco.dataset.get('categories', [])}
+        self.cat_ids = [name2cat[name]['id'] for name in classes]
+        self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+        self.cat_img_map = copy.deepcopy(coco.cat_img_map)
+        self._cat_num_kpts = {
+            name2cat[name]['id']: len(slots)
+            for name, slots in zip(classes, layout.class_slots)
+        }
+        self._counts = Counter()
+
+        data_list = []
+        ann_ids_seen = set()
+        for img_id in coco.get_img_ids():
+            raw_img_info = coco.load_imgs([img_id])[0]
+            raw_img_info['img_id'] = img_id
+            raw_ann_info = coco.load_anns(coco.get_ann_ids(img_ids=[img_id]))
+            for ann in raw_ann_info:
+                if ann['id'] in ann_ids_seen:
+                    raise KeypointAnnotationError(
+                        f"{self.ann_file}: annotation id {ann['id']} is used twice "
+                        f'(image id {img_id})')
+                ann_ids_seen.add(ann['id'])
+            data_list.append(
+                self.parse_data_info(dict(raw_ann_info=raw_ann_info,
+                                          raw_img_info=raw_img_info)))
+        self._log_counts(len(data_list))
+        return data_list
+
+    def _build_layout(self, categories: List[dict]) -> KeypointLayout:
+        classes = tuple(self.metainfo['classes'])
+        by_name = {}
+        for cat in categories:
+            if cat['name'] in by_name:
+                raise KeypointLayoutError(
+                    f"{self.ann_file}: category name {cat['name']!r} is used by ids "
+                    f"{by_name[cat['name']]['id']} and {cat['id']}")
+            by_name[cat['name']] = cat
+        missing = [c for c in classes if c not in by_name]
+        if missing:
+            raise KeypointLayoutError(
+                f'{self.ann_file}: classes {missing} are not categories of the file, '
+                f'which has {sorted(by_name)}')
+        file_kpts = {c: list(by_name[c].get('keypoints') or []) for c in classes}
+        file_skel = {c: by_name[c].get('skeleton') or [] for c in classes}
+        if self._layout_cfg is None:
+            return KeypointLayout.build(classes, file_kpts, self._sigmas, self._flip_pairs,
+                                        file_skel, source=self.ann_file)
+        cfg_kpts = self._layout_cfg.get('keypoints') or {}
+        for c in classes:
+            if list(cfg_kpts.get(c, ()) or ()) != file_kpts[c]:
+                raise KeypointLayoutError(
+                    f'{self.ann_file}: category {c!r} has keypoints {file_kpts[c]} but '
+                    f'keypoint_layout says {list(cfg_kpts.get(c, ()) or ())}')
+        cfg = dict(self._layout_cfg)
+        cfg.setdefault('skeletons', file_skel)
+        if self._sigmas is not None:
+            cfg.setdefault('sigmas', self._sigmas)
+        if self._flip_pairs is not None:
+            cfg.setdefault('flip_pairs', self._flip_pairs)
+        return KeypointLayout.from_config(cfg)
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """Check one image's annotations, then parse them as ``CocoDataset`` does, plus keypoints."""
+        img_info = raw_data_info['raw_img_info']
+        width, height = img_info['width'], img_info['height']
+        usable = []
+        for ann in raw_data_info['raw_ann_info']:
+            if ann['category_id'] not in self.cat2label:
+                self._counts['annotations of categories not in classes (skipped)'] += 1
+                continue
+            kpts = self._check_keypoints(ann, img_info)
+            x1, y1, w, h = ann['bbox']
+            inter_w = max(0, min(x1 + w, width) - max(x1, 0))
+            inter_h = max(0, min(y1 + h, height) - max(y1, 0))
+            if ann.get('ignore', False):
+                self._counts['annotations marked ignore (skipped)'] += 1
+                continue
+            if inter_w * inter_h == 0 or ann.get('area', w * h) <= 0 or w < 1 or h < 1:
+                self._counts['zero-area or outside-image boxes (skipped)'] += 1
+                continue
+            if ann.get('iscrowd', False):
+                self._counts['crowd regions (kept as ignored)'] += 1
+            usable.append((ann, kpts))
+        data_info = super().parse_data_info(
+            dict(raw_img_info=img_info, raw_ann_info=[a for a, _ in usable]))
+        # The pre-filter above applies every rule of CocoDataset.parse_data_info, so its
+        # instances stand one-to-one with `usable`.
+        assert len(data_info['instances']) == len(usable)
+        for instance, (ann, kpts) in zip(data_info['instances'], usable):
+            instance['keypoints'] = kpts
+            instance['ann_id'] = ann['id']
+        if not usable:
+            self._counts['images without annotations'] += 1
+        data_info['flip_indices'] = self.layout.flip_indices
+        return data_info
+
+    def _check_keypoints(self, ann: dict, img_info: dict) -> np.ndarray:
+        """(K_total, 3) slot-ordered keypoints of one annotation, or a clear error."""
+        label = self.cat2label[ann['category_id']]
+        slots = self.layout.class_slots[label]
+        where = (f"{self.ann_file}: image id {img_info['img_id']} "
+                 f"({img_info.get('file_name')}), annotation id {ann.get('id')}")
+        raw = ann.get('keypoints') or []
+        num = len(slots)
+        if len(raw) != 3 * num and not (len(raw) == 0 and ann.get('iscrowd', False)):
+            raise KeypointAnnotationError(
+                f'{where}: category {self.metainfo["classes"][label]!r} has {num} '
+                f'keypoints, so its keypoint list needs {3 * num} numbers (x, y, v each), '
+                f'got {len(raw)}')
+        out = np.zeros((self.layout.num_keypoints, 3), dtype=np.float32)
+        if num == 0 or len(raw) == 0:
+            return out
+        try:
+            arr = np.asarray(raw, dtype=np.float64).reshape(num, 3)
+        except (TypeError, ValueError):
+            raise KeypointAnnotationError(f'{where}: keypoints are not numbers: {raw}')
+        if not np.all(np.isfinite(arr)):
+            raise KeypointAnnotationError(f'{where}: keypoints contain NaN or inf: {raw}')
+        vis = arr[:, 2]
+        bad_v = ~np.isin(vis, (0, 1, 2))
+        if bad_v.any():
+            raise KeypointAnnotationError(
+                f'{where}: keypoint visibility must be 0, 1 or 2 (COCO), got '
+                f'{sorted(set(vis[bad_v].tolist()))}')
+        outside = (vis > 0) & ((arr[:, 0] < 0) | (arr[:, 0] > img_info['width']) |
+                               (arr[:, 1] < 0) | (arr[:, 1] > img_info['height']))
+        if outside.any():
+            self._counts['labelled keypoints outside the image (set to v=0)'] += int(
+                outside.sum())
+            arr[outside, 2] = 0
+        out[list(slots)] = arr
+        return out
+
+    def _log_counts(self, num_images: int) -> None:
+        logger = MMLogger.get_current_instance()
+        summary = ', '.join(f'{v} {k}' for k, v in sorted(self._counts.items()))
+        logger.info(f'{self.ann_file}: {num_images} images; {summary or "all annotations used"}')
+        self.annotation_counts = dict(self._counts)

@@ -1,0 +1,3 @@
+from .hooks import KeypointLayoutCheckHook, SafeCheckpointHook
+
+__all__ = ['KeypointLayoutCheckHook', 'SafeCheckpointHook']

@@ -1,0 +1,4 @@
+from .keypoint_layout_check_hook import KeypointLayoutCheckHook
+from .safe_checkpoint_hook import SafeCheckpointHook
+
+__all__ = ['KeypointLayoutCheckHook', 'SafeCheckpointHook']

@@ -1,0 +1,3 @@
+from .metrics import CocoKptMetric
+
+__all__ = ['CocoKptMetric']

@@ -1,0 +1,3 @@
+from .coco_kpt_metric import CocoKptMetric
+
+__all__ = ['CocoKptMetric']

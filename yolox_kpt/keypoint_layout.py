@@ -1,0 +1,256 @@
+"""The keypoint data contract shared by dataset, head, metric, visualizer and export.
+
+Classes may own different keypoint sets, or none (vehicles: tyre points; pedestrians: none).
+The model predicts one fixed slot layout of ``K_total`` keypoints: the union, by name, of all
+classes' keypoints. Each class owns an ordered list of slots. Classes whose keypoint names
+coincide share slots, so a 54-species animal set with the same 17 points has ``K_total = 17``,
+not 54 x 17.
+
+This module imports neither torch nor mmdet: the exported-model runtime reads the layout from
+JSON written beside the model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: COCO person keypoint names, in COCO's order.
+COCO_PERSON_KEYPOINTS: Tuple[str, ...] = (
+    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
+    'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
+    'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+    'right_ankle')
+
+#: COCO's per-keypoint OKS sigmas (pycocotools ``COCOeval.kpt_oks_sigmas``).
+COCO_PERSON_SIGMAS: Dict[str, float] = dict(
+    zip(COCO_PERSON_KEYPOINTS,
+        (.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07,
+         .87, .87, .89, .89)))
+COCO_PERSON_SIGMAS = {k: v / 10.0 for k, v in COCO_PERSON_SIGMAS.items()}
+
+#: COCO person skeleton (1-based, as in the COCO file).
+COCO_PERSON_SKELETON: Tuple[Tuple[int, int], ...] = (
+    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13),
+    (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3),
+    (2, 4), (3, 5), (4, 6), (5, 7))
+
+# Tokens whose swap turns a left keypoint name into its mirror image.
+_MIRROR_TOKENS = (('left', 'right'), ('Left', 'Right'), ('LEFT', 'RIGHT'),
+                  ('l_', 'r_'), ('_l', '_r'))
+
+
+class KeypointLayoutError(ValueError):
+    """A keypoint layout that cannot be built or does not match the data."""
+
+
+def mirror_name(name: str) -> Optional[str]:
+    """The left/right mirror of a keypoint name, or None if it has no side.
+
+    Args:
+        name (str): e.g. ``'left_eye'``, ``'front_left_tyre'``.
+
+    Returns:
+        str | None: e.g. ``'right_eye'``, ``'front_right_tyre'``.
+    """
+    for left, right in _MIRROR_TOKENS:
+        if left in name:
+            return name.replace(left, right)
+        if right in name:
+            return name.replace(right, left)
+    return None
+
+
+@dataclass
+class KeypointLayout:
+    """Slot layout of keypoints over classes.
+
+    Attributes:
+        classes (tuple[str]): Class names, in label order.
+        keypoint_names (tuple[str]): Name of each of the ``K_total`` slots.
+        class_slots (tuple[tuple[int]]): For each class, its keypoints' slot indices, in the
+            order of that class's keypoints in the COCO file (empty for classes without any).
+        sigmas (np.ndarray): (K_total,) OKS sigma per slot.
+        flip_indices (tuple[int]): (K_total,) slot that each slot becomes under a horizontal
+            flip (itself when it has no side).
+        skeletons (tuple[tuple[tuple[int, int]]]): Per class, 0-based pairs of *slot* indices.
+    """
+
+    classes: Tuple[str, ...]
+    keypoint_names: Tuple[str, ...]
+    class_slots: Tuple[Tuple[int, ...], ...]
+    sigmas: np.ndarray
+    flip_indices: Tuple[int, ...]
+    skeletons: Tuple[Tuple[Tuple[int, int], ...], ...] = field(default=())
+
+    @property
+    def num_keypoints(self) -> int:
+        """K_total, the number of slots the model predicts."""
+        return len(self.keypoint_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def class_slot_mask(self) -> np.ndarray:
+        """(num_classes, K_total) bool: True where a class owns a slot."""
+        mask = np.zeros((self.num_classes, self.num_keypoints), dtype=bool)
+        for label, slots in enumerate(self.class_slots):
+            mask[label, list(slots)] = True
+        return mask
+
+    def class_keypoint_names(self, label: int) -> Tuple[str, ...]:
+        return tuple(self.keypoint_names[s] for s in self.class_slots[label])
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls,
+              classes: Sequence[str],
+              keypoints: Mapping[str, Sequence[str]],
+              sigmas: Optional[Mapping[str, float]] = None,
+              flip_pairs: Optional[Sequence[Sequence[str]]] = None,
+              skeletons: Optional[Mapping[str, Sequence[Sequence[int]]]] = None,
+              source: str = 'config') -> 'KeypointLayout':
+        """Build the layout from per-class keypoint names.
+
+        Args:
+            classes (Sequence[str]): Class names in label order.
+            keypoints (Mapping[str, Sequence[str]]): Keypoint names per class; a class that is
+                absent or maps to an empty list has no keypoints.
+            sigmas (Mapping[str, float], optional): OKS sigma per keypoint name. Names that are
+                COCO person keypoints default to COCO's sigmas; any other name without a sigma
+                is an error (never a silent uniform guess).
+            flip_pairs (Sequence[Sequence[str]], optional): Pairs of names swapped by a
+                horizontal flip. Default: derived from left/right in the names.
+            skeletons (Mapping[str, Sequence[Sequence[int]]], optional): Per class, 1-based
+                pairs into that class's keypoint list (COCO's ``skeleton``).
+            source (str): Where the names came from, quoted in errors.
+
+        Returns:
+            KeypointLayout
+        """
+        classes = tuple(classes)
+        unknown = sorted(set(keypoints) - set(classes))
+        if unknown:
+            raise KeypointLayoutError(
+                f'{source}: keypoints given for classes {unknown} that are not in classes '
+                f'{list(classes)}')
+        names: List[str] = []
+        class_slots = []
+        for cls_name in classes:
+            cls_kpts = tuple(keypoints.get(cls_name, ()) or ())
+            if len(set(cls_kpts)) != len(cls_kpts):
+                raise KeypointLayoutError(
+                    f'{source}: class {cls_name!r} lists a keypoint name twice: {cls_kpts}')
+            slots = []
+            for name in cls_kpts:
+                if name not in names:
+                    names.append(name)
+                slots.append(names.index(name))
+            class_slots.append(tuple(slots))
+
+        sigmas = dict(sigmas or {})
+        missing = [n for n in names if n not in sigmas and n not in COCO_PERSON_SIGMAS]
+        if missing:
+            raise KeypointLayoutError(
+                f'{source}: no OKS sigma for keypoints {missing}. They are not COCO person '
+                'keypoints, so give their sigmas, e.g. '
+                f"keypoint_layout=dict(..., sigmas=dict({missing[0]}=0.05, ...)). "
+                'A sigma is the spread of human labels for that point relative to object '
+                'scale; COCO uses 0.025 (eyes) to 0.107 (hips).')
+        sigma_arr = np.array([sigmas.get(n, COCO_PERSON_SIGMAS.get(n)) for n in names],
+                             dtype=np.float64)
+        if not np.all(np.isfinite(sigma_arr)) or np.any(sigma_arr <= 0):
+            raise KeypointLayoutError(f'{source}: sigmas must be positive, got {sigmas}')
+
+        flip = list(range(len(names)))
+        if flip_pairs is None:
+            for i, name in enumerate(names):
+                mirror = mirror_name(name)
+                if mirror is not None and mirror in names:
+                    flip[i] = names.index(mirror)
+        else:
+            for pair in flip_pairs:
+                if len(pair) != 2 or any(p not in names for p in pair):
+                    raise KeypointLayoutError(
+                        f'{source}: flip pair {list(pair)} must name two keypoints of '
+                        f'{names}')
+                a, b = names.index(pair[0]), names.index(pair[1])
+                flip[a], flip[b] = b, a
+
+        skel_out = []
+        skeletons = skeletons or {}
+        for cls_name, slots in zip(classes, class_slots):
+            pairs = []
+            for pair in skeletons.get(cls_name, ()) or ():
+                a, b = int(pair[0]), int(pair[1])
+                if not (1 <= a <= len(slots) and 1 <= b <= len(slots)):
+                    raise KeypointLayoutError(
+                        f'{source}: skeleton pair {[a, b]} of class {cls_name!r} is out of '
+                        f'range 1..{len(slots)} (COCO skeletons are 1-based)')
+                pairs.append((slots[a - 1], slots[b - 1]))
+            skel_out.append(tuple(pairs))
+        return cls(classes, tuple(names), tuple(class_slots), sigma_arr, tuple(flip),
+                   tuple(skel_out))
+
+    @classmethod
+    def from_config(cls, cfg: Mapping) -> 'KeypointLayout':
+        """From the config form ``dict(classes=..., keypoints=..., sigmas=..., ...)``."""
+        if isinstance(cfg, KeypointLayout):
+            return cfg
+        known = {'classes', 'keypoints', 'sigmas', 'flip_pairs', 'skeletons'}
+        extra = set(cfg) - known
+        if extra:
+            raise KeypointLayoutError(
+                f'keypoint_layout has unknown keys {sorted(extra)}; expected {sorted(known)}')
+        if 'classes' not in cfg:
+            raise KeypointLayoutError('keypoint_layout needs `classes`')
+        return cls.build(cfg['classes'], cfg.get('keypoints') or {}, cfg.get('sigmas'),
+                         cfg.get('flip_pairs'), cfg.get('skeletons'))
+
+    def to_config(self) -> dict:
+        """The config/JSON form; ``from_config(to_config())`` gives an equal layout."""
+        return dict(
+            classes=list(self.classes),
+            keypoints={c: [self.keypoint_names[s] for s in slots]
+                       for c, slots in zip(self.classes, self.class_slots) if slots},
+            sigmas={n: float(s) for n, s in zip(self.keypoint_names, self.sigmas)},
+            flip_pairs=[[self.keypoint_names[i], self.keypoint_names[j]]
+                        for i, j in enumerate(self.flip_indices) if i < j],
+            skeletons={c: [[slots.index(a) + 1, slots.index(b) + 1] for a, b in skel]
+                       for c, slots, skel in zip(self.classes, self.class_slots,
+                                                 self.skeletons) if skel})
+
+    def to_json(self, path) -> None:
+        """Write the layout as JSON (used beside exported models)."""
+        with open(path, 'w') as f:
+            json.dump(self.to_config(), f, indent=2)
+
+    @classmethod
+    def from_json(cls, path) -> 'KeypointLayout':
+        with open(path) as f:
+            return cls.from_config(json.load(f))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, KeypointLayout):
+            return NotImplemented
+        return (self.classes == other.classes and self.keypoint_names == other.keypoint_names
+                and self.class_slots == other.class_slots
+                and np.allclose(self.sigmas, other.sigmas)
+                and self.flip_indices == other.flip_indices
+                and self.skeletons == other.skeletons)
+
+    def check_same(self, other: 'KeypointLayout', what: str, other_what: str) -> None:
+        """Raise a readable error if two layouts (say model and dataset) disagree."""
+        for attr in ('classes', 'keypoint_names', 'class_slots', 'flip_indices'):
+            a, b = getattr(self, attr), getattr(other, attr)
+            if a != b:
+                raise KeypointLayoutError(
+                    f'keypoint layout of {what} and {other_what} differ in {attr}: '
+                    f'{a} vs {b}')
+        if not np.allclose(self.sigmas, other.sigmas):
+            raise KeypointLayoutError(
+                f'keypoint layout of {what} and {other_what} differ in sigmas: '
+                f'{self.sigmas.tolist()} vs {other.sigmas.tolist()}')

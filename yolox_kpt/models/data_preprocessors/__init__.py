@@ -1,0 +1,3 @@
+from .batch_resize import KptBatchSyncRandomResize
+
+__all__ = ['KptBatchSyncRandomResize']

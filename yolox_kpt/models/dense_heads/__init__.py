@@ -1,0 +1,3 @@
+from .yolox_kpt_head import YOLOXKptHead
+
+__all__ = ['YOLOXKptHead']

@@ -1,0 +1,371 @@
+"""YOLOX head with a keypoint branch and per-class keypoint sets."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.models.dense_heads import YOLOXHead
+from mmdet.models.utils import multi_apply
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, OptConfigType, OptInstanceList, reduce_mean
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ...keypoint_layout import KeypointLayout
+
+
+@MODELS.register_module()
+class YOLOXKptHead(YOLOXHead):
+    """``YOLOXHead`` plus, per FPN level, a keypoint branch.
+
+    The branch is its own conv stack (so classification, box and objectness outputs are
+    exactly stock YOLOX's, and a stock YOLOX checkpoint loads with only the keypoint layers
+    missing) ending in two 1x1 convs: offsets (K_total x 2) and visibility logits (K_total).
+    A keypoint decodes as ``offset * stride + prior``, the way YOLOX decodes box centres.
+
+    Each class owns a list of keypoint slots (``keypoint_layout``); only those slots get
+    loss, and the other slots of a prediction are output as zeros with score 0.
+
+    Args:
+        keypoint_layout (dict): ``dict(classes, keypoints, sigmas, flip_pairs, skeletons)``
+            (see :class:`~yolox_kpt.keypoint_layout.KeypointLayout`); the dataset checks
+            its file against the same dict.
+        kpt_stacked_convs (int, optional): Convs in the keypoint stack. Default: as
+            ``stacked_convs``.
+        loss_kpt_oks (dict, optional): OKS loss config (``OKSLoss``); None disables it.
+        loss_kpt_l1 (dict, optional): L1 loss on offsets in stride units; None disables.
+        loss_kpt_vis (dict, optional): Visibility BCE; target is "labelled" (v > 0).
+        **kwargs: ``YOLOXHead`` arguments; ``num_classes`` defaults to the layout's.
+    """
+
+    def __init__(self,
+                 *args,
+                 keypoint_layout: ConfigType,
+                 kpt_stacked_convs: Optional[int] = None,
+                 loss_kpt_oks: OptConfigType = dict(type='OKSLoss', loss_weight=10.0),
+                 loss_kpt_l1: OptConfigType = None,
+                 loss_kpt_vis: OptConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+                 **kwargs) -> None:
+        self.layout = KeypointLayout.from_config(keypoint_layout)
+        if self.layout.num_keypoints == 0:
+            raise ValueError('keypoint_layout has no keypoints at all: use YOLOXHead')
+        kwargs.setdefault('num_classes', self.layout.num_classes)
+        if kwargs['num_classes'] != self.layout.num_classes:
+            raise ValueError(
+                f"num_classes={kwargs['num_classes']} but keypoint_layout has "
+                f'{self.layout.num_classes} classes {self.layout.classes}')
+        self.num_keypoints = self.layout.num_keypoints
+        self.kpt_stacked_convs = kpt_stacked_convs
+        super().__init__(*args, **kwargs)
+        self.loss_kpt_oks = MODELS.build(loss_kpt_oks) if loss_kpt_oks else None
+        self.loss_kpt_l1 = MODELS.build(loss_kpt_l1) if loss_kpt_l1 else None
+        self.loss_kpt_vis = MODELS.build(loss_kpt_vis) if loss_kpt_vis else None
+        # Not persistent: derived from the config, so checkpoints stay stock-compatible.
+        self.register_buffer('class_slot_mask',
+                             torch.from_numpy(self.layout.class_slot_mask()),
+                             persistent=False)
+        self.register_buffer('kpt_sigmas',
+                             torch.tensor(self.layout.sigmas, dtype=torch.float32),
+                             persistent=False)
+
+    # ------------------------------------------------------------------ layers
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        self.multi_level_kpt_convs = nn.ModuleList()
+        self.multi_level_conv_kpt = nn.ModuleList()
+        self.multi_level_conv_kpt_vis = nn.ModuleList()
+        num_convs = self.stacked_convs
+        if self.kpt_stacked_convs is not None:
+            self.stacked_convs = self.kpt_stacked_convs
+        for _ in self.strides:
+            self.multi_level_kpt_convs.append(self._build_stacked_convs())
+            self.multi_level_conv_kpt.append(
+                nn.Conv2d(self.feat_channels, self.num_keypoints * 2, 1))
+            self.multi_level_conv_kpt_vis.append(
+                nn.Conv2d(self.feat_channels, self.num_keypoints, 1))
+        self.stacked_convs = num_convs
+
+    def forward(self, x: Tuple[Tensor]) -> Tuple[List[Tensor], ...]:
+        """Stock YOLOX outputs plus keypoint offsets and visibility logits.
+
+        Returns:
+            tuple: ``cls_scores`` (B, C, H, W), ``bbox_preds`` (B, 4, H, W),
+            ``objectnesses`` (B, 1, H, W), ``kpt_offsets`` (B, 2K, H, W) as (x0, y0, x1, ...),
+            ``kpt_vis`` (B, K, H, W); each a list over levels.
+        """
+        cls_scores, bbox_preds, objectnesses = super().forward(x)
+        kpt_offsets, kpt_vis = multi_apply(self._forward_kpt_single, x,
+                                           self.multi_level_kpt_convs,
+                                           self.multi_level_conv_kpt,
+                                           self.multi_level_conv_kpt_vis)
+        return cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis
+
+    @staticmethod
+    def _forward_kpt_single(x: Tensor, kpt_convs: nn.Module, conv_kpt: nn.Module,
+                            conv_kpt_vis: nn.Module) -> Tuple[Tensor, Tensor]:
+        feat = kpt_convs(x)
+        return conv_kpt(feat), conv_kpt_vis(feat)
+
+    # ----------------------------------------------------------------- helpers
+    def _flatten(self, preds: Sequence[Tensor], channels: int) -> Tensor:
+        """Levels of (B, C, H, W) to one (B, sum(H*W), C)."""
+        num_imgs = preds[0].shape[0]
+        return torch.cat(
+            [p.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels) for p in preds], dim=1)
+
+    def _flat_priors(self, cls_scores: Sequence[Tensor]) -> Tensor:
+        """(P, 4) priors: x, y (cell corner, YOLOX's offset 0), stride_w, stride_h."""
+        featmap_sizes = [s.shape[2:] for s in cls_scores]
+        return torch.cat(
+            self.prior_generator.grid_priors(featmap_sizes, dtype=cls_scores[0].dtype,
+                                             device=cls_scores[0].device, with_stride=True))
+
+    def _kpt_decode(self, priors: Tensor, kpt_offsets: Tensor) -> Tensor:
+        """(B, P, 2K) offsets to (B, P, K, 2) keypoints in input-image pixels."""
+        offsets = kpt_offsets.reshape(*kpt_offsets.shape[:-1], self.num_keypoints, 2)
+        return offsets * priors[:, None, 2:] + priors[:, None, :2]
+
+    def _flatten_all(self, cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis):
+        priors = self._flat_priors(cls_scores)
+        flat_cls = self._flatten(cls_scores, self.cls_out_channels)
+        flat_bbox_preds = self._flatten(bbox_preds, 4)
+        flat_obj = self._flatten(objectnesses, 1)[..., 0]
+        flat_kpt_off = self._flatten(kpt_offsets, 2 * self.num_keypoints)
+        flat_vis = self._flatten(kpt_vis, self.num_keypoints)
+        return priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis
+
+    # --------------------------------------------------------------- inference
+    def predict_by_feat(self,
+                        cls_scores: List[Tensor],
+                        bbox_preds: List[Tensor],
+                        objectnesses: List[Tensor],
+                        kpt_offsets: List[Tensor],
+                        kpt_vis: List[Tensor],
+                        batch_img_metas: Optional[List[dict]] = None,
+                        cfg: Optional[ConfigDict] = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> List[InstanceData]:
+        """Stock YOLOX post-processing, with keypoints following their boxes.
+
+        Returns:
+            list[InstanceData]: per image ``bboxes`` (N, 4), ``scores`` (N,), ``labels``
+            (N,), ``keypoints`` (N, K, 2) and ``keypoint_scores`` (N, K); slots the class
+            does not own are 0. With ``rescale``, coordinates are in the original image.
+        """
+        cfg = self.test_cfg if cfg is None else cfg
+        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
+            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
+        flat_cls, flat_obj = flat_cls.sigmoid(), flat_obj.sigmoid()
+        flat_bboxes = self._bbox_decode(priors, flat_bbox_preds)
+        flat_kpts = self._kpt_decode(priors, flat_kpt_off)
+        flat_kpt_scores = flat_vis.sigmoid()
+
+        result_list = []
+        for img_id, img_meta in enumerate(batch_img_metas):
+            max_scores, labels = torch.max(flat_cls[img_id], 1)
+            valid_mask = flat_obj[img_id] * max_scores >= cfg.score_thr
+            results = InstanceData(
+                bboxes=flat_bboxes[img_id][valid_mask],
+                scores=max_scores[valid_mask] * flat_obj[img_id][valid_mask],
+                labels=labels[valid_mask],
+                keypoints=flat_kpts[img_id][valid_mask],
+                keypoint_scores=flat_kpt_scores[img_id][valid_mask])
+            results = self._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
+            owned = self.class_slot_mask[results.labels].to(results.keypoints.dtype)
+            results.keypoints = results.keypoints * owned[..., None]
+            results.keypoint_scores = results.keypoint_scores * owned
+            result_list.append(results)
+        return result_list
+
+    def _bbox_post_process(self,
+                           results: InstanceData,
+                           cfg: ConfigDict,
+                           rescale: bool = False,
+                           with_nms: bool = True,
+                           img_meta: Optional[dict] = None) -> InstanceData:
+        """Stock post-processing; keypoints are rescaled like boxes and kept by NMS's
+        indices (``InstanceData`` indexing carries every field)."""
+        if rescale and 'keypoints' in results:
+            assert img_meta.get('scale_factor') is not None
+            results.keypoints = results.keypoints / results.keypoints.new_tensor(
+                img_meta['scale_factor'])
+        return super()._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
+
+    # -------------------------------------------------------------------- loss
+    def loss_by_feat(self,
+                     cls_scores: Sequence[Tensor],
+                     bbox_preds: Sequence[Tensor],
+                     objectnesses: Sequence[Tensor],
+                     kpt_offsets: Sequence[Tensor],
+                     kpt_vis: Sequence[Tensor],
+                     batch_gt_instances: Sequence[InstanceData],
+                     batch_img_metas: Sequence[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+        """Stock YOLOX losses plus ``loss_kpt_oks`` / ``loss_kpt_l1`` / ``loss_kpt_vis``.
+
+        ``batch_gt_instances`` need ``keypoints`` (N, K, 2) and ``keypoints_visible``
+        (N, K), which ``PackKptDetInputs`` provides.
+        """
+        for gt in batch_gt_instances:
+            if 'keypoints' not in gt or 'keypoints_visible' not in gt:
+                raise KeyError(
+                    'gt_instances carry no keypoints: the pipeline needs LoadKptAnnotations '
+                    'and PackKptDetInputs (see configs/yolox-kpt)')
+        num_imgs = len(batch_img_metas)
+        if batch_gt_instances_ignore is None:
+            batch_gt_instances_ignore = [None] * num_imgs
+        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
+            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
+        flat_bboxes = self._bbox_decode(priors, flat_bbox_preds)
+        flat_kpts = self._kpt_decode(priors, flat_kpt_off)
+
+        (pos_masks, cls_targets, obj_targets, bbox_targets, l1_targets, kpt_targets,
+         kpt_visible, kpt_owned, num_fg_imgs) = multi_apply(
+             self._get_targets_single,
+             priors.unsqueeze(0).repeat(num_imgs, 1, 1), flat_cls.detach(),
+             flat_bboxes.detach(), flat_obj.detach(), flat_kpts.detach(),
+             batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
+
+        num_pos = torch.tensor(sum(num_fg_imgs), dtype=torch.float, device=flat_cls.device)
+        num_total_samples = max(reduce_mean(num_pos), 1.0)
+        pos_masks = torch.cat(pos_masks, 0)
+        cls_targets = torch.cat(cls_targets, 0)
+        obj_targets = torch.cat(obj_targets, 0)
+        bbox_targets = torch.cat(bbox_targets, 0)
+
+        loss_obj = self.loss_obj(flat_obj.view(-1, 1), obj_targets) / num_total_samples
+        if num_pos > 0:
+            loss_cls = self.loss_cls(
+                flat_cls.view(-1, self.num_classes)[pos_masks], cls_targets) / num_total_samples
+            loss_bbox = self.loss_bbox(flat_bboxes.view(-1, 4)[pos_masks],
+                                       bbox_targets) / num_total_samples
+        else:
+            loss_cls = flat_cls.sum() * 0
+            loss_bbox = flat_bboxes.sum() * 0
+        losses = dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_obj=loss_obj)
+        if self.use_l1:
+            if num_pos > 0:
+                loss_l1 = self.loss_l1(flat_bbox_preds.view(-1, 4)[pos_masks],
+                                       torch.cat(l1_targets, 0)) / num_total_samples
+            else:
+                loss_l1 = flat_bbox_preds.sum() * 0
+            losses.update(loss_l1=loss_l1)
+
+        pos_priors = priors.repeat(num_imgs, 1)[pos_masks]
+        losses.update(
+            self._kpt_losses(
+                flat_kpts.view(-1, self.num_keypoints, 2)[pos_masks],
+                flat_vis.view(-1, self.num_keypoints)[pos_masks], pos_priors,
+                torch.cat(kpt_targets, 0), torch.cat(kpt_visible, 0),
+                torch.cat(kpt_owned, 0), bbox_targets))
+        return losses
+
+    def _kpt_losses(self, pred_kpts: Tensor, pred_vis: Tensor, priors: Tensor,
+                    kpt_targets: Tensor, kpt_visible: Tensor, kpt_owned: Tensor,
+                    bbox_targets: Tensor) -> dict:
+        """Keypoint losses over positive priors.
+
+        Args:
+            pred_kpts (Tensor): (Npos, K, 2) decoded keypoints.
+            pred_vis (Tensor): (Npos, K) visibility logits.
+            priors (Tensor): (Npos, 4) x, y, stride_w, stride_h.
+            kpt_targets (Tensor): (Npos, K, 2) assigned ground-truth keypoints.
+            kpt_visible (Tensor): (Npos, K) their COCO v.
+            kpt_owned (Tensor): (Npos, K) bool, slots of the assigned class.
+            bbox_targets (Tensor): (Npos, 4) assigned ground-truth boxes (OKS scale).
+
+        Returns:
+            dict[str, Tensor]: finite even with no positive or no labelled keypoint.
+        """
+        owned = kpt_owned.to(pred_vis.dtype)
+        labelled = owned * (kpt_visible > 0).to(pred_vis.dtype)
+        zero = pred_kpts.sum() * 0 + pred_vis.sum() * 0
+        losses = {}
+        if self.loss_kpt_oks is not None:
+            areas = (bbox_targets[:, 2] - bbox_targets[:, 0]) * (bbox_targets[:, 3] -
+                                                                   bbox_targets[:, 1])
+            losses['loss_kpt_oks'] = self.loss_kpt_oks(
+                pred_kpts, kpt_targets, labelled, areas, self.kpt_sigmas) + zero
+        if self.loss_kpt_l1 is not None:
+            strides = priors[:, None, 2:]
+            pred_off = (pred_kpts - priors[:, None, :2]) / strides
+            target_off = (kpt_targets - priors[:, None, :2]) / strides
+            weight = labelled[..., None].expand_as(pred_off)
+            losses['loss_kpt_l1'] = self.loss_kpt_l1(
+                pred_off, target_off, weight, avg_factor=max(float(weight.sum()), 1.0)) + zero
+        if self.loss_kpt_vis is not None:
+            losses['loss_kpt_vis'] = self.loss_kpt_vis(
+                pred_vis, (kpt_visible > 0).to(pred_vis.dtype), owned,
+                avg_factor=max(float(owned.sum()), 1.0)) + zero
+        return losses
+
+    @torch.no_grad()
+    def _get_targets_single(self,
+                            priors: Tensor,
+                            cls_preds: Tensor,
+                            decoded_bboxes: Tensor,
+                            objectness: Tensor,
+                            decoded_kpts: Tensor,
+                            gt_instances: InstanceData,
+                            img_meta: dict,
+                            gt_instances_ignore: Optional[InstanceData] = None) -> tuple:
+        """Stock YOLOX targets of one image plus keypoint targets, gathered by the
+        assigned ground-truth index (no loop over instances).
+
+        Args:
+            priors (Tensor): (P, 4) x, y, stride_w, stride_h.
+            cls_preds (Tensor): (P, C) logits. decoded_bboxes (Tensor): (P, 4).
+            objectness (Tensor): (P,) logits.
+            decoded_kpts (Tensor): (P, K, 2); passed to the assigner as
+                ``pred_instances.keypoints`` for keypoint-aware assignment.
+            gt_instances (InstanceData): ``bboxes``, ``labels``, ``keypoints`` (N, K, 2),
+                ``keypoints_visible`` (N, K).
+
+        Returns:
+            tuple: foreground mask (P,), cls (Npos, C), obj (P, 1), bbox (Npos, 4),
+            l1 (Npos, 4), keypoints (Npos, K, 2), visibility (Npos, K), owned slots
+            (Npos, K) bool, Npos.
+        """
+        num_priors = priors.size(0)
+        num_kpts = self.num_keypoints
+        if len(gt_instances) == 0:
+            return (cls_preds.new_zeros(num_priors).bool(),
+                    cls_preds.new_zeros((0, self.num_classes)),
+                    cls_preds.new_zeros((num_priors, 1)), cls_preds.new_zeros((0, 4)),
+                    cls_preds.new_zeros((0, 4)), cls_preds.new_zeros((0, num_kpts, 2)),
+                    cls_preds.new_zeros((0, num_kpts)),
+                    cls_preds.new_zeros((0, num_kpts)).bool(), 0)
+
+        # As stock YOLOX: assign with centre priors (0.5 offset), regress from corners.
+        offset_priors = torch.cat([priors[:, :2] + priors[:, 2:] * 0.5, priors[:, 2:]],
+                                  dim=-1)
+        scores = cls_preds.sigmoid() * objectness.unsqueeze(1).sigmoid()
+        pred_instances = InstanceData(bboxes=decoded_bboxes, scores=scores.sqrt_(),
+                                      priors=offset_priors, keypoints=decoded_kpts)
+        assign_result = self.assigner.assign(pred_instances=pred_instances,
+                                             gt_instances=gt_instances,
+                                             gt_instances_ignore=gt_instances_ignore)
+        sampling_result = self.sampler.sample(assign_result, pred_instances, gt_instances)
+        pos_inds = sampling_result.pos_inds
+        gt_inds = sampling_result.pos_assigned_gt_inds
+        num_pos = pos_inds.size(0)
+
+        pos_ious = assign_result.max_overlaps[pos_inds]
+        cls_target = F.one_hot(sampling_result.pos_gt_labels,
+                               self.num_classes) * pos_ious.unsqueeze(-1)
+        obj_target = torch.zeros_like(objectness).unsqueeze(-1)
+        obj_target[pos_inds] = 1
+        bbox_target = sampling_result.pos_gt_bboxes
+        l1_target = cls_preds.new_zeros((num_pos, 4))
+        if self.use_l1:
+            l1_target = self._get_l1_target(l1_target, bbox_target, priors[pos_inds])
+        foreground_mask = torch.zeros_like(objectness).to(torch.bool)
+        foreground_mask[pos_inds] = 1
+
+        kpt_target = gt_instances.keypoints[gt_inds].to(cls_preds.dtype)
+        kpt_visible = gt_instances.keypoints_visible[gt_inds].to(cls_preds.dtype)
+        kpt_owned = self.class_slot_mask[gt_instances.labels[gt_inds]]
+        return (foreground_mask, cls_target, obj_target, bbox_target, l1_target, kpt_target,
+                kpt_visible, kpt_owned, num_pos)

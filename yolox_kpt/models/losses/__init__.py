@@ -1,0 +1,3 @@
+from .oks_loss import OKSLoss, keypoint_oks
+
+__all__ = ['OKSLoss', 'keypoint_oks']

@@ -1,0 +1,3 @@
+from .keypoint_boxes import KeypointBoxes
+
+__all__ = ['KeypointBoxes']

@@ -1,0 +1,3 @@
+from .stock_tools import run_mmdet_tool
+
+__all__ = ['run_mmdet_tool']
