@@ -54,7 +54,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.num_train < 0 or args.num_val < 0:
         parser.error('--num-train and --num-val must be >= 0')
     if min(args.img_size) < 64:
-        parser.error(f'--img-size must be at least 64 64, got {args.img_size[0]} {args.img_size[1]}')
+        w, h = args.img_size
+        parser.error(f'--img-size must be at least 64 64, got {w} {h}')
     if args.seed < 0:
         parser.error(f'--seed must be >= 0, got {args.seed}')
     return args

@@ -98,6 +98,7 @@ _EMPTY_PROB = 0.05
 _MAX_TRIES = 30
 _TYRE_MIN_RY = 3.5  # px: keeps 2-3 px above a contact point inside the tyre
 _TYRE_MIN_RX = 2.5
+_WHEEL_MIN_R = 6.0  # px: smaller bicycles put the frame's hub joints on the contact pixels
 
 Box = Tuple[float, float, float, float]
 Color = Tuple[int, int, int]
@@ -236,6 +237,10 @@ class _Object:
         """Boxes that must stay visible (>= 30 %) for the object to be kept."""
         return [self.box]
 
+    def drawable(self) -> bool:
+        """Whether the object is large enough for its parts to be drawn distinctly."""
+        return True
+
     def draw(self, p: _Painter) -> None:
         raise NotImplementedError
 
@@ -254,10 +259,11 @@ def _finish_keypoints(pts: Sequence[Tuple[float, float, int]], ids: np.ndarray,
             continue
         if v == 2:
             xi, yi = int(round(x)), int(round(y))
-            # The 2-3 px just above the contact point are the tyre's own pixels unless a
-            # nearer object was painted there.
-            rows = ids[max(yi - 3, 0):max(yi - 1, 1), xi]
-            if not np.all(rows == oid):
+            # The 2-4 px just above the contact point are the tyre's own pixels unless a
+            # nearer object was painted there. One extra column each side because the
+            # anti-aliased edge of a neighbour, absent from the id map, bleeds 1 px.
+            near = ids[max(yi - 4, 0):max(yi - 1, 1), max(xi - 1, 0):xi + 2]
+            if not np.all(near == oid):
                 v = 1
         out.append((float(x), float(y), v))
     return out
@@ -547,6 +553,9 @@ class _Cyclist(_Object):
     helmet: Color = (240, 240, 240)
     crank: float = 0.0  # pedal angle, rad
 
+    def drawable(self) -> bool:
+        return self.r >= _WHEEL_MIN_R
+
     def _hubs(self) -> Tuple[float, float, float]:
         x1, _, x2, y2 = self.box
         xl, xr = x1 + self.r, x2 - self.r
@@ -582,8 +591,11 @@ class _Cyclist(_Object):
         t = max(4, int(round(0.22 * r)))  # >= 4 px: 2-3 px above contact is tyre
         for cx in (xf, xr):
             p.circle((cx, yh), r - t / 2, self.tyre, t)
-            p.line((cx - 0.6 * r, yh), (cx + 0.6 * r, yh), (160, 160, 160), 1)
-            p.line((cx, yh - 0.6 * r), (cx, yh + 0.6 * r), (160, 160, 160), 1)
+            # Diagonal spokes, kept inside the tyre ring: they must not cross the
+            # contact point's column just above the ground.
+            sp = 0.7 * max(r - t, 0.0)
+            for sx in (-sp, sp):
+                p.line((cx - sx, yh - sp), (cx + sx, yh + sp), (160, 160, 160), 1)
         for a, b in ((self._rear_hub(), bb), (self._rear_hub(), seat), (bb, seat),
                      (seat, head_tube), (bb, head_tube), (head_tube, (xf, yh)),
                      (head_tube, bar)):
@@ -746,7 +758,7 @@ def _acceptable(cand: _Object, placed: List[_Object], g: _Ground) -> bool:
     min_side = _MIN_SIDE_REF * min(w / _REF_W, h / _REF_H)
     b = cand.box
     cb = _clip_box(b, w, h)
-    if b[1] < 0 or b[3] > h - 1:
+    if b[1] < 0 or b[3] > h - 1 or not cand.drawable():
         return False
     if min(cb[2] - cb[0], cb[3] - cb[1]) < min_side:
         return False

@@ -1,0 +1,49 @@
+# The CPU recipe `make demo` trains: YOLOX-nano with keypoints on the synthetic driving set,
+# at 320x320, in minutes on 2 cores. Short schedules learn faster without Mosaic/MixUp (they
+# pay off over hundreds of epochs), with AdamW instead of YOLOX's SGD, and with no EMA.
+_base_ = './yolox-kpt_nano_8xb8-300e_synthetic-driving.py'
+
+img_scale = (320, 320)  # width, height
+max_epochs = 40
+model = dict(data_preprocessor=dict(batch_augments=[
+    dict(type='KptBatchSyncRandomResize', random_size_range=(256, 384), size_divisor=32,
+         interval=10)
+]))
+
+train_pipeline = [
+    dict(type='RandomAffine', scaling_ratio_range=(0.75, 1.25), max_rotate_degree=0,
+         max_shear_degree=0, border=(0, 0)),
+    dict(type='YOLOXHSVRandomAug'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackKptDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='LoadKptAnnotations', with_bbox=True),
+    dict(type='PackKptDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=True,
+                        dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=8, num_workers=2, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+optim_wrapper = dict(
+    _delete_=True, type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=0.002, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', eta_min=0.0001, begin=1, T_max=max_epochs, end=max_epochs,
+         by_epoch=True, convert_to_iter_based=True),
+]
+custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook')]
+default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=2),
+                     logger=dict(interval=10))
+auto_scale_lr = dict(enable=False)

@@ -1,0 +1,185 @@
+"""YOLOXKptHead: stock-equal boxes, keypoints through NMS, per-class slots, finite losses."""
+import copy
+
+import pytest
+import torch
+from mmdet.models.dense_heads import YOLOXHead
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+
+from yolox_kpt.models import YOLOXKptHead
+
+LAYOUT = dict(
+    classes=('vehicle', 'vehicle_face', 'pedestrian', 'cyclist'),
+    keypoints=dict(vehicle=('front_left_tyre', 'front_right_tyre', 'rear_left_tyre',
+                            'rear_right_tyre'),
+                   cyclist=('front_wheel', 'rear_wheel')),
+    sigmas=dict(front_left_tyre=0.05, front_right_tyre=0.05, rear_left_tyre=0.05,
+                rear_right_tyre=0.05, front_wheel=0.05, rear_wheel=0.05))
+HEAD_ARGS = dict(num_classes=4, in_channels=8, feat_channels=8, stacked_convs=1,
+                 norm_cfg=dict(type='BN'),
+                 train_cfg=ConfigDict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)),
+                 test_cfg=ConfigDict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65),
+                                     max_per_img=100))
+
+
+def build_pair(seed=0):
+    torch.manual_seed(seed)
+    kpt_head = YOLOXKptHead(keypoint_layout=LAYOUT, loss_kpt_l1=dict(type='L1Loss'),
+                            **copy.deepcopy(HEAD_ARGS))
+    kpt_head.init_weights()
+    # Scores near 0.25 instead of YOLOX's 1e-4 prior, so random weights give detections.
+    for conv in (*kpt_head.multi_level_conv_cls, *kpt_head.multi_level_conv_obj):
+        torch.nn.init.normal_(conv.bias, 0, 1)
+    stock = YOLOXHead(**copy.deepcopy(HEAD_ARGS))
+    missing, unexpected = stock.load_state_dict(kpt_head.state_dict(), strict=False)
+    assert not missing
+    assert all('kpt' in k for k in unexpected)
+    kpt_head.eval()
+    stock.eval()
+    return kpt_head, stock
+
+
+def feats(seed=0, batch=2, size=32):
+    g = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(batch, 8, size // s, size // s, generator=g) for s in (1, 2, 4))
+
+
+def metas(batch=2, scale=(0.5, 0.25)):
+    return [dict(img_shape=(128, 128), ori_shape=(256, 512), scale_factor=scale)] * batch
+
+
+def gt(num=3, seed=0, visible=2.):
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(num, 2, generator=g) * 60
+    wh = torch.rand(num, 2, generator=g) * 50 + 16
+    boxes = torch.cat([xy, xy + wh], 1)
+    labels = torch.arange(num) % 4
+    kpts = xy[:, None] + torch.rand(num, 6, 2, generator=g) * wh[:, None]
+    return InstanceData(bboxes=boxes, labels=labels, keypoints=kpts,
+                        keypoints_visible=torch.full((num, 6), visible))
+
+
+@pytest.mark.parametrize('rescale', [True, False])
+def test_predictions_equal_stock_yolox(rescale):
+    kpt_head, stock = build_pair()
+    x = feats()
+    with torch.no_grad():
+        ours = kpt_head.predict_by_feat(*kpt_head(x), batch_img_metas=metas(),
+                                        rescale=rescale)
+        ref = stock.predict_by_feat(*stock(x), batch_img_metas=metas(), rescale=rescale)
+    for a, b in zip(ours, ref):
+        assert len(b) > 0
+        torch.testing.assert_close(a.bboxes, b.bboxes)
+        torch.testing.assert_close(a.scores, b.scores)
+        assert torch.equal(a.labels, b.labels)
+        assert a.keypoints.shape == (len(b), 6, 2)
+        assert a.keypoint_scores.shape == (len(b), 6)
+
+
+def test_box_losses_equal_stock_yolox():
+    kpt_head, stock = build_pair()
+    kpt_head.train()
+    stock.train()
+    kpt_head.use_l1 = stock.use_l1 = True
+    x = feats()
+    gts = [gt(3, 0), gt(2, 1)]
+    ours = kpt_head.loss_by_feat(*kpt_head(x), gts, metas())
+    ref = stock.loss_by_feat(*stock(x), [InstanceData(bboxes=g.bboxes, labels=g.labels)
+                                         for g in gts], metas())
+    for key, value in ref.items():
+        torch.testing.assert_close(ours[key], value)
+    assert {'loss_kpt_oks', 'loss_kpt_l1', 'loss_kpt_vis'} <= set(ours)
+
+
+def test_keypoints_follow_boxes_through_nms_and_rescale():
+    """Decode by hand at the prior that NMS keeps; compare to the head's output."""
+    kpt_head, _ = build_pair()
+    x = feats()
+    meta = metas(scale=(0.5, 0.25))
+    with torch.no_grad():
+        outs = kpt_head(x)
+        raw = kpt_head.predict_by_feat(*outs, batch_img_metas=meta, rescale=False,
+                                       with_nms=False)[0]
+        res = kpt_head.predict_by_feat(*outs, batch_img_metas=meta, rescale=True)[0]
+    for i in range(len(res)):
+        # the kept detection's box, rescaled back, is one of the raw candidates
+        box = res.bboxes[i] * torch.tensor([0.5, 0.25, 0.5, 0.25])
+        j = torch.argmin((raw.bboxes - box).abs().sum(1))
+        torch.testing.assert_close(raw.bboxes[j], box, rtol=1e-4, atol=1e-3)
+        owned = kpt_head.class_slot_mask[res.labels[i]]
+        expect = raw.keypoints[j] / torch.tensor([0.5, 0.25])
+        torch.testing.assert_close(res.keypoints[i][owned], expect[owned], rtol=1e-4,
+                                   atol=1e-3)
+        assert (res.keypoints[i][~owned] == 0).all()
+        assert (res.keypoint_scores[i][~owned] == 0).all()
+
+
+def test_keypoint_decode_is_offset_times_stride_plus_prior():
+    kpt_head, _ = build_pair()
+    priors = torch.tensor([[16., 8., 8., 8.]])
+    offsets = torch.zeros(1, 1, 12)
+    offsets[0, 0, 0:2] = torch.tensor([1.5, -2.0])
+    kpts = kpt_head._kpt_decode(priors, offsets)
+    torch.testing.assert_close(kpts[0, 0, 0], torch.tensor([16 + 12., 8 - 16.]))
+    torch.testing.assert_close(kpts[0, 0, 1], torch.tensor([16., 8.]))
+
+
+@pytest.mark.parametrize('case', ['no_gt', 'all_invisible', 'no_kpt_classes', 'normal'])
+def test_losses_finite_and_backward(case):
+    kpt_head, _ = build_pair()
+    kpt_head.train()
+    if case == 'no_gt':
+        gts = [InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0).long(),
+                            keypoints=torch.zeros(0, 6, 2), keypoints_visible=torch.zeros(0, 6))
+               ] * 2
+    elif case == 'all_invisible':
+        gts = [gt(3, 0, visible=0.), gt(2, 1, visible=0.)]
+    elif case == 'no_kpt_classes':
+        gts = [gt(3, 0), gt(2, 1)]
+        for g in gts:
+            g.labels = torch.full_like(g.labels, 2)  # pedestrians own no keypoint
+    else:
+        gts = [gt(3, 0), gt(2, 1)]
+    losses = kpt_head.loss_by_feat(*kpt_head(feats()), gts, metas())
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    grad = kpt_head.multi_level_conv_kpt[0].weight.grad
+    assert grad is not None and torch.isfinite(grad).all()
+    kpt_losses = [losses[k] for k in ('loss_kpt_oks', 'loss_kpt_l1')]
+    if case == 'normal':
+        assert all(v > 0 for v in kpt_losses)
+    else:
+        assert all(v == 0 for v in kpt_losses)
+
+
+def test_slots_of_other_classes_get_no_gradient():
+    """A vehicle's loss must not touch the cyclist slots, and vice versa."""
+    kpt_head, _ = build_pair()
+    kpt_head.train()
+    g = gt(2, 0)
+    g.labels = torch.tensor([0, 0])  # vehicles: slots 0-3 only
+    outs = kpt_head(feats())
+    for o in outs[3]:
+        o.retain_grad()
+    losses = kpt_head.loss_by_feat(*outs, [g, g], metas())
+    (losses['loss_kpt_oks'] + losses['loss_kpt_l1']).backward()
+    grads = torch.cat([o.grad.flatten(2) for o in outs[3]], dim=2)  # (B, 2K, P)
+    assert grads[:, :8].abs().sum() > 0
+    assert grads[:, 8:].abs().sum() == 0
+
+
+def test_stock_checkpoint_loads_with_only_keypoint_layers_missing():
+    stock = YOLOXHead(**copy.deepcopy(HEAD_ARGS))
+    kpt_head = YOLOXKptHead(keypoint_layout=LAYOUT, **copy.deepcopy(HEAD_ARGS))
+    missing, unexpected = kpt_head.load_state_dict(stock.state_dict(), strict=False)
+    assert not unexpected
+    assert missing and all('kpt' in k for k in missing)
+
+
+def test_layout_and_num_classes_must_agree():
+    args = copy.deepcopy(HEAD_ARGS)
+    args['num_classes'] = 3
+    with pytest.raises(ValueError, match='num_classes=3'):
+        YOLOXKptHead(keypoint_layout=LAYOUT, **args)
