@@ -21,11 +21,14 @@ import torch
 # mmengine has no release with a fix (open-mmlab/mmengine issue 1655; its PR 1650 only sets
 # weights_only=False, which would run any code in a downloaded file).
 #
-# Fix, kept narrow: the loader stays ``weights_only=True`` and allow-lists exactly the
-# classes a Runner checkpoint holds (below). ``builtins.getattr``, which numpy scalars
-# would need, is NOT allowed: instead ``SafeCheckpointHook`` stores ``meta`` and
-# ``message_hub`` scalars as Python numbers before saving, so they need nothing. A pickle
-# that calls anything else (os.system, eval, ...) is refused with ``UnsafeCheckpointError``.
+# Fix, with nothing added to torch's allow-list: a pickled HistoryBuffer, numpy array or
+# numpy scalar needs ``builtins.getattr`` (numpy 2, and HistoryBuffer's bound
+# ``statistics_methods``), which must not be allowed. So ``SafeCheckpointHook`` saves
+# ``meta`` / ``message_hub`` scalars as Python numbers and each HistoryBuffer as a dict of
+# lists, and the loader rebuilds the buffers. Checkpoints then load under plain
+# ``weights_only=True``; anything that calls code (os.system, eval, ...) is refused with
+# ``UnsafeCheckpointError``. Checkpoints written without the hook (e.g. by stock mmdet
+# configs) still need their trusted producer to strip them to a state dict.
 # ---------------------------------------------------------------------------------------
 
 
@@ -33,38 +36,53 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint that needs code outside the allow-list to load."""
 
 
-def _checkpoint_safe_globals() -> list:
-    from mmengine.logging.history_buffer import HistoryBuffer
-    allowed = [HistoryBuffer, np.ndarray, np.dtype]
-    # numpy >= 2 moved its internals to numpy._core; the pickles name whichever wrote them.
-    for module_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        try:
-            module = __import__(module_name, fromlist=['_reconstruct'])
-            allowed.append(module._reconstruct)
-        except (ImportError, AttributeError):
-            pass
-    # numpy >= 1.25 pickles dtypes by their class (numpy.dtypes.Float64DType, ...).
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        allowed += [getattr(dtypes, name) for name in dir(dtypes) if name.endswith('DType')]
-    return allowed
+_BUFFER_TAG = '__mmengine_history_buffer__'
+
+
+def history_buffers_to_lists(log_scalars: dict) -> dict:
+    """mmengine ``HistoryBuffer`` objects as plain dicts of lists.
+
+    A pickled ``HistoryBuffer`` carries its numpy histories and its ``statistics_methods``
+    (bound through ``builtins.getattr``); a safe loader must allow neither. A dict of lists
+    of Python numbers needs no global at all. The live buffers are left untouched.
+    """
+    out = {}
+    for key, buf in log_scalars.items():
+        if hasattr(buf, '_log_history'):
+            buf = {_BUFFER_TAG: True, 'max_length': int(buf.max_length),
+                   'log_history': np.asarray(buf._log_history).tolist(),
+                   'count_history': np.asarray(buf._count_history).tolist()}
+        out[key] = buf
+    return out
+
+
+def _history_lists_to_buffers(checkpoint: Any) -> Any:
+    """Undo :func:`history_buffers_to_lists` after loading (mmengine expects buffers)."""
+    hub = checkpoint.get('message_hub') if isinstance(checkpoint, dict) else None
+    if isinstance(hub, dict) and isinstance(hub.get('log_scalars'), dict):
+        from mmengine.logging.history_buffer import HistoryBuffer
+        for key, value in hub['log_scalars'].items():
+            if isinstance(value, dict) and value.get(_BUFFER_TAG):
+                hub['log_scalars'][key] = HistoryBuffer(
+                    value['log_history'], value['count_history'], value['max_length'])
+    return checkpoint
 
 
 def safe_torch_load(filename: Any, map_location: Any = None) -> Any:
-    """``torch.load`` with ``weights_only=True`` and the allow-list above.
+    """``torch.load`` with ``weights_only=True``: torch's own allow-list, nothing added.
 
     Raises:
         UnsafeCheckpointError: if the file needs any other global (it may run code).
     """
     try:
-        with torch.serialization.safe_globals(_checkpoint_safe_globals()):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+        checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
             f'Refused to load {filename}: it needs Python objects outside the allow-list of '
             f'yolox_kpt.compat (loading it could run arbitrary code). torch said: '
             f'{str(err).splitlines()[0]} If you trust the file, convert it to a plain '
             'state dict in a separate, trusted step.') from err
+    return _history_lists_to_buffers(checkpoint)
 
 
 def _load_from_local(filename: str, map_location: Any = None) -> Any:
