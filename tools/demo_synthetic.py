@@ -62,7 +62,6 @@ def main():
 
 def report(args, data_root, results_pkl, seconds):
     import cv2
-    import numpy as np
 
     import yolox_kpt  # noqa: F401
     from yolox_kpt.evaluation import CocoKptMetric

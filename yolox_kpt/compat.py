@@ -77,11 +77,15 @@ def safe_torch_load(filename: Any, map_location: Any = None) -> Any:
     try:
         checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        lines = str(err).splitlines()
+        # torch names the offending global on the line that says GLOBAL.
+        reason = next((ln.strip() for ln in lines if 'GLOBAL' in ln), lines[0] if lines else '')
         raise UnsafeCheckpointError(
-            f'Refused to load {filename}: it needs Python objects outside the allow-list of '
-            f'yolox_kpt.compat (loading it could run arbitrary code). torch said: '
-            f'{str(err).splitlines()[0]} If you trust the file, convert it to a plain '
-            'state dict in a separate, trusted step.') from err
+            f'Refused to load {filename}: it needs Python objects outside torch\'s '
+            f'weights-only allow-list, so loading it could run arbitrary code. ({reason}) '
+            'If you trust the file, convert it to a plain state dict in a separate, trusted '
+            'step, e.g. torch.save({"state_dict": torch.load(f, weights_only=False)'
+            '["state_dict"]}, "clean.pth").') from err
     return _history_lists_to_buffers(checkpoint)
 
 
@@ -107,10 +111,8 @@ def to_python_scalars(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
-        return type(obj)((k, to_python_scalars(v)) for k, v in obj.items()) \
-            if not hasattr(obj, 'default_factory') else {k: to_python_scalars(v)
-                                                         for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return {k: to_python_scalars(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):  # not namedtuples
         return type(obj)(to_python_scalars(v) for v in obj)
     return obj
 

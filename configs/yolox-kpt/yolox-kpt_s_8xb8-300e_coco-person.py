@@ -24,7 +24,6 @@ model = dict(
         num_classes=1,
         keypoint_layout=keypoint_layout,
         loss_kpt_oks=dict(type='OKSLoss', loss_weight=10.0),
-        loss_kpt_l1=None,
         loss_kpt_vis=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
 
 data_root = 'data/coco/'

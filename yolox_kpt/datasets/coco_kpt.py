@@ -1,6 +1,5 @@
 """COCO keypoint dataset with per-class keypoint sets."""
 import copy
-import math
 from collections import Counter
 from typing import List, Optional
 

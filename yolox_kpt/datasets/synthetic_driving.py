@@ -486,7 +486,7 @@ class _Pedestrian(_Object):
 
     def draw(self, p: _Painter) -> None:
         x1, y1, x2, y2 = self.box
-        w, h = x2 - x1, y2 - y1
+        h = y2 - y1
         cx, hw = (x1 + x2) / 2, (x2 - x1) / 2
         limb = max(2, int(round(0.075 * h)))
         arm = max(2, int(round(0.06 * h)))
@@ -683,8 +683,6 @@ def _draw_background(rng: np.random.Generator, g: _Ground) -> np.ndarray:
 
     # Road: edges and lane lines are straight rays from the vanishing point, placed in
     # metres so they agree with the objects' perspective.
-    sb = (h - 1 - hz)  # rows from horizon to bottom
-
     def x_at(lat: float, y: float) -> float:
         return g.vx + lat * g.u_at(y)
 
