@@ -14,7 +14,7 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'yolox-kpt_nano_1xb8-40e_synthetic-driving-cpu.py')
+CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'yolox-kpt_nano_1xb8-18e_synthetic-driving-cpu.py')
 
 
 def parse_args():
@@ -25,6 +25,10 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/demo', help='where everything goes')
     parser.add_argument('--data-root', default='data/synthetic_driving',
                         help='synthetic data folder (generated if missing)')
+    parser.add_argument('--num-train', type=int, default=800,
+                        help='training images to generate (if the data is missing)')
+    parser.add_argument('--num-val', type=int, default=100,
+                        help='validation images to generate (if the data is missing)')
     parser.add_argument('--epochs', type=int, default=None,
                         help='override the config\'s epochs (default: 40)')
     parser.add_argument('--num-pictures', type=int, default=4)
@@ -41,7 +45,8 @@ def main():
     start = time.time()
     data_root = args.data_root.rstrip('/') + '/'
     if not osp.exists(osp.join(REPO, data_root, 'annotations', 'val.json')):
-        run([sys.executable, 'tools/misc/generate_synthetic_driving.py', '--out-dir', data_root])
+        run([sys.executable, 'tools/misc/generate_synthetic_driving.py', '--out-dir', data_root,
+             '--num-train', str(args.num_train), '--num-val', str(args.num_val)])
     options = [
         f'train_dataloader.dataset.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',

@@ -4,7 +4,7 @@
 _base_ = './yolox-kpt_nano_8xb8-300e_synthetic-driving.py'
 
 img_scale = (320, 320)  # width, height
-max_epochs = 40
+max_epochs = 18
 model = dict(
     data_preprocessor=dict(batch_augments=[
         dict(type='KptBatchSyncRandomResize', random_size_range=(256, 384), size_divisor=32,
@@ -37,17 +37,17 @@ train_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=True,
 val_dataloader = dict(batch_size=8, num_workers=2, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(
     _delete_=True, type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', eta_min=0.0001, begin=1, T_max=max_epochs, end=max_epochs,
+    dict(type='CosineAnnealingLR', eta_min=0.00005, begin=1, T_max=max_epochs - 1, end=max_epochs,
          by_epoch=True, convert_to_iter_based=True),
 ]
 custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook')]
-default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=2),
+default_hooks = dict(checkpoint=dict(interval=6, max_keep_ckpts=2),
                      logger=dict(interval=10))
 auto_scale_lr = dict(enable=False)
