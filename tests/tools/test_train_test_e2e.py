@@ -13,7 +13,7 @@ from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'yolox-kpt',
-                  'yolox-kpt_nano_1xb8-18e_synthetic-driving-cpu.py')
+                  'yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py')
 STOCK_TRAIN = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
 
 
