@@ -151,6 +151,45 @@ class torchscript_onnx_export:
         torch.onnx.export = self._orig
 
 
+# ---------------------------------------------------------------------------------------
+# 3. Multi-process training on CPU (gloo).
+#
+# Upstream: mmengine 0.10.7's ``_init_dist_pytorch`` (mmengine/dist/utils.py) calls
+# ``torch.cuda.set_device`` unconditionally, and its Runner wraps the model with
+# ``device_ids=[LOCAL_RANK]``, which DistributedDataParallel rejects for a CPU module; mmdet's
+# configs also default to the nccl backend, which needs GPUs. So ``tools/dist_train.sh`` fails
+# on a machine without CUDA. Only where CUDA is unavailable, these shims pick gloo for nccl,
+# skip ``set_device`` and drop ``device_ids`` for CPU modules; with CUDA nothing changes.
+# ---------------------------------------------------------------------------------------
+
+
+def patch_cpu_distributed() -> None:
+    import mmengine.dist.utils as dist_utils
+    from mmengine.model import MMDistributedDataParallel
+
+    original_init_dist = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original_init_dist(backend, init_backend=init_backend, **kwargs)
+        backend = 'gloo' if backend == 'nccl' else backend
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    original_ddp_init = MMDistributedDataParallel.__init__
+
+    def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
+        on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
+        if on_cpu and not torch.cuda.is_available():
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+        original_ddp_init(self, module, detect_anomalous_params=detect_anomalous_params,
+                          **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init
+
+
 _APPLIED: Dict[str, bool] = {}
 
 
@@ -159,3 +198,6 @@ def apply_all() -> None:
     if not _APPLIED.get('checkpoint'):
         patch_checkpoint_loading()
         _APPLIED['checkpoint'] = True
+    if not _APPLIED.get('cpu_distributed'):
+        patch_cpu_distributed()
+        _APPLIED['cpu_distributed'] = True
