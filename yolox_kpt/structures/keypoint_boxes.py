@@ -55,10 +55,12 @@ class KeypointBoxes(HorizontalBoxes):
         if clone:
             keypoints = keypoints.clone()
         if keypoints.dim() != 3:
-            # (N, K*2) or flat input; with N = 0 the slot count comes from flip_indices.
-            num_kpts = len(flip_indices) if num == 0 and flip_indices is not None else -1
-            keypoints = keypoints.reshape(num, num_kpts if num == 0 else -1, 2) \
-                if num or num_kpts >= 0 else keypoints.reshape(0, 0, 2)
+            # (N, K*2) or flat input; the slot count cannot be read off an empty one.
+            if flip_indices is not None:
+                num_kpts = len(flip_indices)
+            else:
+                num_kpts = keypoints.numel() // (2 * num) if num else 0
+            keypoints = keypoints.reshape(num, num_kpts, 2)
         if keypoints_visible is None:
             keypoints_visible = keypoints.new_full(keypoints.shape[:2], 2.)
         keypoints_visible = torch.as_tensor(keypoints_visible, dtype=self.tensor.dtype,
