@@ -30,7 +30,7 @@ def parse_args():
     parser.add_argument('--num-val', type=int, default=100,
                         help='validation images to generate (if the data is missing)')
     parser.add_argument('--epochs', type=int, default=None,
-                        help='override the config\'s epochs (default: 40)')
+                        help='override the config\'s epochs (default: 20)')
     parser.add_argument('--num-pictures', type=int, default=4)
     return parser.parse_args()
 
