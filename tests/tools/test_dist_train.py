@@ -1,26 +1,16 @@
 """tools/dist_train.sh: 2 processes on PyTorch's distributed engine (gloo on CPU)."""
 import os
-import os.path as osp
 import subprocess
 import sys
 
 from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/yolox-kpt/yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py'
-
+from small_run import CONFIG, REPO, small_run_options  # tests/tools/small_run.py
 
 def test_two_process_training_shards_the_data(tmp_path):
     root = tmp_path / 'data'
     generate_synthetic_driving(root, num_train=8, num_val=2, seed=2)
-    d = f'{root}/'
-    options = [f'train_dataloader.dataset.dataset.data_root={d}',
-               f'val_dataloader.dataset.data_root={d}', f'test_dataloader.dataset.data_root={d}',
-               f'val_evaluator.ann_file={d}annotations/val.json',
-               f'test_evaluator.ann_file={d}annotations/val.json', 'train_cfg.max_epochs=1',
-               'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-               'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-               'val_dataloader.persistent_workers=False']
+    options = small_run_options(root, epochs=1, batch_size=2)
     env = dict(os.environ, PYTHON=sys.executable, PORT='29517')
     proc = subprocess.run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
                            str(tmp_path / 'work'), '--cfg-options', *options],

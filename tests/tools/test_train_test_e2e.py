@@ -11,25 +11,15 @@ import torch
 from yolox_kpt.compat import safe_torch_load
 from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'yolox-kpt',
-                  'yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py')
+from small_run import CONFIG, REPO, small_run_options  # tests/tools/small_run.py
+
 STOCK_TRAIN = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
 
 
 def options(root, epochs):
-    data_root = f'{root}/'
-    return ['--cfg-options', f'train_dataloader.dataset.dataset.data_root={data_root}',
-            f'val_dataloader.dataset.data_root={data_root}',
-            f'test_dataloader.dataset.data_root={data_root}',
-            f'val_evaluator.ann_file={data_root}annotations/val.json',
-            f'test_evaluator.ann_file={data_root}annotations/val.json',
-            f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=100',
-            'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=5',
-            'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-            'test_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-            'test_dataloader.persistent_workers=False']
+    return ['--cfg-options', *small_run_options(root, epochs, batch_size=4),
+            'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
+            'default_hooks.checkpoint.max_keep_ckpts=5']
 
 
 def run(args, cwd):
