@@ -42,6 +42,7 @@ def run(cmd):
 
 def main():
     args = parse_args()
+    os.chdir(REPO)  # paths below and in the config are relative to the repository
     start = time.time()
     data_root = args.data_root.rstrip('/') + '/'
     if not osp.exists(osp.join(REPO, data_root, 'annotations', 'val.json')):
@@ -64,28 +65,23 @@ def main():
     results_pkl = osp.join(args.work_dir, 'results.pkl')
     run([sys.executable, 'tools/test.py', CONFIG, checkpoint, '--work-dir', args.work_dir,
          '--out', results_pkl, '--cfg-options', *options])
-    report(args, data_root, results_pkl, time.time() - start)
+    report(args, options, results_pkl, time.time() - start)
 
 
-def report(args, data_root, results_pkl, seconds):
+def report(args, options, results_pkl, seconds):
     import cv2
-
-    import yolox_kpt  # noqa: F401
-    from yolox_kpt.evaluation import CocoKptMetric
-    from yolox_kpt.keypoint_layout import KeypointLayout
     from mmengine.config import Config
 
+    from yolox_kpt.evaluation.offline import evaluate_results
+    from yolox_kpt.keypoint_layout import KeypointLayout
+
     cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in options))
     layout = KeypointLayout.from_config(cfg.keypoint_layout)
     with open(osp.join(REPO, results_pkl), 'rb') as f:
         results = pickle.load(f)
-    metric = CocoKptMetric(ann_file=osp.join(REPO, data_root, 'annotations', 'val.json'))
-    metric.dataset_meta = dict(classes=layout.classes, keypoint_layout=layout.to_config())
-    metric.results = [dict(img_id=r['img_id'], **{k: r['pred_instances'][k].numpy()
-                                                  for k in ('bboxes', 'scores', 'labels',
-                                                            'keypoints', 'keypoint_scores')})
-                      for r in results]
-    metrics = metric.compute_metrics(metric.results)
+    # the same numbers as `tools/analysis/eval_results.py CONFIG results.pkl`
+    metrics = {k.split('/')[-1]: v for k, v in evaluate_results(cfg, results).items()}
 
     pic_dir = osp.join(REPO, args.work_dir, 'pictures')
     os.makedirs(pic_dir, exist_ok=True)

@@ -149,7 +149,8 @@ class CocoKptDataset(CocoDataset):
         return KeypointLayout.from_config(cfg)
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
-        """Check one image's annotations, then parse them as ``CocoDataset`` does, plus keypoints."""
+        """Check one image's annotations, then parse them as ``CocoDataset`` does, plus
+        keypoints."""
         img_info = raw_data_info['raw_img_info']
         width, height = img_info['width'], img_info['height']
         usable = []

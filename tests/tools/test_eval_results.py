@@ -1,0 +1,93 @@
+"""tools/analysis/eval_results.py scores a results.pkl in mmdet's dump format."""
+import json
+import os.path as osp
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
+from yolox_kpt.keypoint_layout import KeypointLayout
+
+from small_run import CONFIG, REPO, small_run_options  # tests/tools/small_run.py
+
+TOOL = osp.join(REPO, 'tools', 'analysis', 'eval_results.py')
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synth')
+    generate_synthetic_driving(root, num_train=1, num_val=4, seed=3)
+    return root
+
+
+def results_from_ground_truth(root, shift_px):
+    """Perfect boxes, keypoints moved right by ``shift_px``, as DumpDetResults writes."""
+    layout = KeypointLayout.from_config(Config.fromfile(CONFIG).keypoint_layout)
+    gt = json.loads((root / 'annotations' / 'val.json').read_text())
+    label_of = {c['id']: layout.classes.index(c['name']) for c in gt['categories']}
+    results, num_labelled = [], 0
+    for img in gt['images']:
+        anns = [a for a in gt['annotations'] if a['image_id'] == img['id']]
+        n = len(anns)
+        kpts, kscores = np.zeros((n, layout.num_keypoints, 2)), np.zeros(
+            (n, layout.num_keypoints))
+        for i, a in enumerate(anns):
+            slots = list(layout.class_slots[label_of[a['category_id']]])
+            k = np.asarray(a['keypoints'], float).reshape(-1, 3)
+            kpts[i, slots] = k[:, :2] + [shift_px, 0]
+            kscores[i, slots] = np.where(k[:, 2] > 0, 0.9, 0.1)
+            num_labelled += int((k[:, 2] > 0).sum())
+        boxes = np.array([a['bbox'] for a in anns], float).reshape(-1, 4)
+        boxes[:, 2:] += boxes[:, :2]
+        results.append(dict(img_id=img['id'], img_path=img['file_name'],
+                            ori_shape=(img['height'], img['width']), pred_instances=dict(
+                                bboxes=torch.tensor(boxes), scores=torch.full((n, ), .9),
+                                labels=torch.tensor([label_of[a['category_id']]
+                                                     for a in anns]),
+                                keypoints=torch.tensor(kpts),
+                                keypoint_scores=torch.tensor(kscores))))
+    return results, len(gt['annotations']), num_labelled
+
+
+def run_tool(*args):
+    proc = subprocess.run([sys.executable, TOOL, *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_scores_saved_results(data, tmp_path):
+    results, num_gt, num_labelled = results_from_ground_truth(data, shift_px=1.0)
+    pkl = tmp_path / 'results.pkl'
+    pkl.write_bytes(pickle.dumps(results))
+    out = tmp_path / 'metrics.json'
+    stdout = run_tool(CONFIG, str(pkl), '--out', str(out), '--cfg-options',
+                      *small_run_options(data, 1, 1))
+    assert str(out) in stdout
+    m = json.loads(out.read_text())
+    assert m['coco/bbox_mAP'] == pytest.approx(1.0)
+    assert m['coco/kpt_AP_vehicle'] > 0.9
+    assert (m['coco/TP'], m['coco/FP'], m['coco/FN']) == (num_gt, 0, 0)
+    assert m['coco/kpt_err_px'] == pytest.approx(1.0)
+    assert m['coco/kpt_vis_R_front_left_tyre'] == 1.0
+
+
+def test_format_only_and_wrong_split(data, tmp_path):
+    results, num_gt, _ = results_from_ground_truth(data, shift_px=0.0)
+    pkl = tmp_path / 'results.pkl'
+    pkl.write_bytes(pickle.dumps(results))
+    prefix = tmp_path / 'sub' / 'results'
+    run_tool(CONFIG, str(pkl), '--format-only', '--outfile-prefix', str(prefix),
+             '--cfg-options', *small_run_options(data, 1, 1))
+    assert len(json.loads((tmp_path / 'sub' / 'results.bbox.json').read_text())) == num_gt
+    results[0]['img_id'] = 99999
+    pkl.write_bytes(pickle.dumps(results))
+    proc = subprocess.run([sys.executable, TOOL, CONFIG, str(pkl), '--cfg-options',
+                           *small_run_options(data, 1, 1)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode != 0 and 'image ids [99999]' in proc.stderr
