@@ -1,14 +1,19 @@
 """yolox-kpt: keypoints for MMDetection's YOLOX, as a plugin.
 
 ``custom_imports = dict(imports=['yolox_kpt'], allow_failed_imports=False)`` in a config
-registers everything into mmdet's registries.
+registers everything into mmdet's registries. Where mmdet is not installed (a deployment
+target running ``yolox_kpt.runtime``), nothing is registered and the runtime still imports.
 """
-from . import compat
+import importlib.util
 
-compat.apply_all()
-
-from . import datasets, engine, evaluation, models, structures  # noqa: E402,F401
-from .keypoint_layout import KeypointLayout  # noqa: E402
+from .keypoint_layout import KeypointLayout
 
 __version__ = '0.1.0'
 __all__ = ['KeypointLayout', '__version__']
+
+if importlib.util.find_spec('mmdet') is not None:
+    from . import compat
+
+    compat.apply_all()
+
+    from . import datasets, engine, evaluation, models, structures  # noqa: E402,F401

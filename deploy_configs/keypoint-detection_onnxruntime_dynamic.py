@@ -1,0 +1,2 @@
+_base_ = ['./_base_/keypoint-detection_onnx_dynamic.py']
+backend_config = dict(type='onnxruntime')

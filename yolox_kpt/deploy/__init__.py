@@ -1,0 +1,17 @@
+"""MMDeploy support: the YOLOXKptHead rewriter and the keypoint-detection task.
+
+Imported by deploy configs (``codebase_config.module=['yolox_kpt.deploy']``), never by
+``yolox_kpt`` itself, so training needs no mmdeploy.
+"""
+try:
+    import mmdeploy  # noqa: F401
+except ImportError as e:  # pragma: no cover - depends on the install
+    raise ImportError(
+        'yolox_kpt.deploy needs mmdeploy: `make install` installs it, or '
+        '`pip install -e ".[deploy]" && pip install --no-deps mmdeploy==1.3.1` '
+        '(see README, Export)') from e
+
+from .keypoint_detection import End2EndKptModel, KeypointDetection  # noqa: E402
+from .models import dense_heads  # noqa: E402,F401
+
+__all__ = ['KeypointDetection', 'End2EndKptModel']

@@ -1,0 +1,97 @@
+"""ONNX export through mmdeploy, on CPU for every backend's graph flavour."""
+import json
+import os
+import os.path as osp
+from copy import deepcopy
+from typing import Optional, Union
+
+from mmengine.config import Config
+
+from ..compat import torchscript_onnx_export
+from .runtime_meta import runtime_meta
+
+RUNTIME_META = 'yolox_kpt_runtime.json'
+SUPPORTED_BACKENDS = ('onnxruntime', 'tensorrt')
+
+
+def check_deploy_cfg(deploy_cfg: Config, path: str = 'deploy config') -> str:
+    """The backend name, or a clear error for what this package cannot export to."""
+    backend = deploy_cfg.get('backend_config', {}).get('type')
+    if backend not in SUPPORTED_BACKENDS:
+        raise ValueError(f'{path}: backend_config.type={backend!r} is not supported; '
+                         f'yolox-kpt exports to {SUPPORTED_BACKENDS} (deploy_configs/)')
+    module = deploy_cfg.get('codebase_config', {}).get('module', [])
+    if 'yolox_kpt.deploy' not in module:
+        raise ValueError(f"{path}: codebase_config.module must include 'yolox_kpt.deploy' "
+                         '(start from a file in deploy_configs/)')
+    return backend
+
+
+def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
+                checkpoint: Optional[str], img, work_dir: str, device: str = 'cpu') -> str:
+    """Export ``end2end.onnx`` (and ``yolox_kpt_runtime.json``) into ``work_dir``.
+
+    As mmdeploy's ``torch2onnx``, except that a TensorRT-flavoured graph can be made on a
+    CPU: mmdeploy refuses ``device='cpu'`` for a TensorRT config when it builds the task
+    processor, so the model and inputs are built with an ONNX Runtime copy of the config
+    and only the export runs in the TensorRT rewriting context (the graph does not depend
+    on the device).
+
+    Returns:
+        str: path of the ONNX file.
+    """
+    from mmdeploy.apis import build_task_processor
+    from mmdeploy.apis.core.pipeline_manager import no_mp
+    from mmdeploy.apis.onnx import export
+    from mmdeploy.utils import get_dynamic_axes, get_input_shape, get_onnx_config, load_config
+
+    deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
+    backend = check_deploy_cfg(deploy_cfg)
+    os.makedirs(work_dir, exist_ok=True)
+    build_cfg = deploy_cfg
+    if backend == 'tensorrt' and device == 'cpu':
+        build_cfg = deepcopy(deploy_cfg)
+        build_cfg.backend_config = dict(type='onnxruntime')
+    input_shape = get_input_shape(deploy_cfg)
+    task_processor = build_task_processor(model_cfg, build_cfg, device)
+    torch_model = task_processor.build_pytorch_model(checkpoint)
+    data, inputs = task_processor.create_input(
+        img, input_shape, data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
+    if isinstance(inputs, list) and len(inputs) == 1:
+        inputs = inputs[0]
+    onnx_cfg = get_onnx_config(deploy_cfg)
+    names = onnx_cfg['input_names'] + onnx_cfg['output_names']
+    prefix = osp.join(work_dir, osp.splitext(onnx_cfg['save_file'])[0])
+    with no_mp(), torchscript_onnx_export():
+        export(torch_model, inputs,
+               input_metas={'data_samples': data['data_samples'], 'mode': 'predict'},
+               output_path_prefix=prefix, backend=backend,
+               input_names=onnx_cfg['input_names'], output_names=onnx_cfg['output_names'],
+               context_info=dict(deploy_cfg=deploy_cfg),
+               opset_version=onnx_cfg.get('opset_version', 11),
+               dynamic_axes=get_dynamic_axes(deploy_cfg, names),
+               verbose=False,
+               keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
+               optimize=onnx_cfg.get('optimize', False))
+    with open(osp.join(work_dir, RUNTIME_META), 'w') as f:
+        json.dump(runtime_meta(model_cfg, deploy_cfg, input_shape), f, indent=1)
+    return prefix + '.onnx'
+
+
+def trtexec_command(deploy_cfg: Config, onnx_file: str, engine_file: str) -> str:
+    """The ``trtexec`` line that builds the engine a TensorRT deploy config describes
+    (for TensorRT 10, where mmdeploy 1.3.1's builder does not run, or on the target)."""
+    common = deploy_cfg.backend_config.get('common_config', {})
+    shapes = deploy_cfg.backend_config.model_inputs[0]['input_shapes']['input']
+    dims = {k: 'x'.join(str(v) for v in shapes[f'{k}_shape']) for k in ('min', 'opt', 'max')}
+    cmd = [f'trtexec --onnx={onnx_file} --saveEngine={engine_file}']
+    if dims['min'] != dims['max']:
+        cmd.append(f"--minShapes=input:{dims['min']} --optShapes=input:{dims['opt']} "
+                   f"--maxShapes=input:{dims['max']}")
+    if common.get('fp16_mode'):
+        cmd.append('--fp16')
+    if common.get('int8_mode'):
+        cmd.append('--int8  # needs a calibration cache: see README')
+    if deploy_cfg.codebase_config.get('nms_op', 'auto') != 'onnx':
+        cmd.append('--plugins=<mmdeploy>/lib/libmmdeploy_tensorrt_ops.so')
+    return ' '.join(cmd)

@@ -1,0 +1,89 @@
+"""MMDeploy task for keypoint detection with mmdet models, and its backend model.
+
+mmdeploy's ``Task`` enum is closed, so the task is registered in mmdet's task registry
+under ``PoseDetection`` (the enum value mmdeploy uses for keypoint models; mmdet's own
+codebase has no task of that name). Deploy configs say
+``codebase_config=dict(type='mmdet', task='PoseDetection', module=['yolox_kpt.deploy'])``.
+"""
+from copy import deepcopy
+from typing import Callable, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmdeploy.codebase.mmdet.deploy.object_detection import MMDET_TASK, ObjectDetection
+from mmdeploy.codebase.mmdet.deploy.object_detection_model import End2EndModel
+from mmdeploy.utils import Task, get_backend
+from mmengine.structures import BaseDataElement, InstanceData
+from torch import Tensor
+
+OUTPUT_NAMES = ('dets', 'labels', 'keypoints')
+
+
+@MMDET_TASK.register_module(Task.POSE_DETECTION.value)
+class KeypointDetection(ObjectDetection):
+    """``ObjectDetection`` whose backend model also returns ``pred_instances.keypoints``
+    and ``keypoint_scores``, so mmdeploy's test/visualise paths and ``CocoKptMetric`` work
+    on an exported model."""
+
+    def build_backend_model(self,
+                            model_files: Optional[Sequence[str]] = None,
+                            data_preprocessor_updater: Optional[Callable] = None,
+                            **kwargs) -> torch.nn.Module:
+        data_preprocessor = deepcopy(self.model_cfg.model.get('data_preprocessor', {}))
+        if data_preprocessor_updater is not None:
+            data_preprocessor = data_preprocessor_updater(data_preprocessor)
+        data_preprocessor.setdefault('type', 'mmdet.DetDataPreprocessor')
+        model = End2EndKptModel(get_backend(self.deploy_cfg), model_files, self.device,
+                                self.deploy_cfg, model_cfg=self.model_cfg,
+                                data_preprocessor=data_preprocessor)
+        return model.to(self.device).eval()
+
+    def get_visualizer(self, name: str, save_dir: str):
+        """The config's visualizer, told the classes and keypoint layout of the config
+        (mmdeploy would look them up in the dataset class, which has none of its own)."""
+        from ..keypoint_layout import KeypointLayout
+        visualizer = super(ObjectDetection, self).get_visualizer(name, save_dir)
+        layout = KeypointLayout.from_config(self.model_cfg.keypoint_layout)
+        visualizer.dataset_meta = dict(classes=layout.classes,
+                                       keypoint_layout=layout.to_config())
+        return visualizer
+
+
+class End2EndKptModel(End2EndModel):
+    """Backend model for graphs with ``dets``, ``labels`` and ``keypoints`` outputs."""
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: List[BaseDataElement],
+                mode: str = 'predict',
+                **kwargs) -> List[BaseDataElement]:
+        """Run the backend and fill ``pred_instances`` in original-image pixels.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) preprocessed batch.
+            data_samples (list): One per image, with ``scale_factor`` in the metainfo.
+        """
+        if mode != 'predict':
+            raise ValueError(f'a deployed model only predicts, mode={mode!r}')
+        outputs = self.predict(inputs.contiguous())
+        if len(outputs) != 3:
+            raise ValueError(f'the backend model returned {len(outputs)} outputs, expected '
+                             f'{OUTPUT_NAMES}: was it exported with a yolox-kpt deploy config?')
+        dets, labels, keypoints = (torch.as_tensor(o) for o in outputs)
+        for i, sample in enumerate(data_samples):
+            keep = dets[i, :, 4] > 0
+            scale = _scale_factor(sample.metainfo).to(dets.device, dets.dtype)
+            kpts = keypoints[i][keep]
+            sample.pred_instances = InstanceData(
+                bboxes=dets[i, keep, :4] / scale.repeat(2),
+                scores=dets[i, keep, 4],
+                labels=labels[i][keep].long(),
+                keypoints=kpts[..., :2] / scale,
+                keypoint_scores=kpts[..., 2])
+        return data_samples
+
+
+def _scale_factor(metainfo: dict) -> Tensor:
+    """(2,) w, h scale from the test pipeline's Resize (ones when absent)."""
+    scale = metainfo.get('scale_factor', (1.0, 1.0))
+    return torch.as_tensor(np.asarray(scale, dtype=np.float32).reshape(-1)[:2])

@@ -1,0 +1,1 @@
+from . import dense_heads  # noqa: F401

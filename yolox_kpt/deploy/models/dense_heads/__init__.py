@@ -1,0 +1,1 @@
+from . import yolox_kpt_head  # noqa: F401

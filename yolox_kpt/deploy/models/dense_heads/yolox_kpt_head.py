@@ -1,0 +1,102 @@
+"""Export of ``YOLOXKptHead.predict_by_feat``: NMS in the graph, keypoints kept by its indices.
+
+Outputs ``dets`` (B, N, 5) x1 y1 x2 y2 score, ``labels`` (B, N) and ``keypoints``
+(B, N, K_total, 3) x y score, in the network input's pixels (the backend model or the
+runtime rescales to the original image, as mmdeploy does for boxes).
+"""
+from typing import List, Optional
+
+import torch
+from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
+from mmdeploy.core import FUNCTION_REWRITER
+from mmdeploy.mmcv.ops.nms import ONNXNMSop, _select_nms_index, multiclass_nms
+from mmengine.config import ConfigDict
+from torch import Tensor
+
+
+def onnx_multiclass_nms(boxes: Tensor, scores: Tensor, max_output_boxes_per_class: int,
+                        iou_threshold: float, score_threshold: float, pre_top_k: int,
+                        keep_top_k: int):
+    """Class-aware NMS with the standard ONNX ``NonMaxSuppression`` op whatever the backend,
+    for TensorRT 10 (which parses it natively) where mmdeploy's ``tensorrt`` rewrite would
+    insert its ``TRTBatchedNMS`` plugin. Returns (dets, labels, index) like
+    ``multiclass_nms(..., output_index=True)``; padded entries have index -1."""
+    batch_size = scores.shape[0]
+    batch_inds = torch.arange(batch_size, device=scores.device).view(-1, 1)
+    _, pre_inds = scores.max(-1)[0].topk(pre_top_k)
+    boxes = boxes[batch_inds, pre_inds]
+    scores = scores[batch_inds, pre_inds].permute(0, 2, 1)
+    selected = ONNXNMSop.apply(boxes, scores, max_output_boxes_per_class,
+                               torch.tensor([iou_threshold], dtype=torch.float32),
+                               torch.tensor([score_threshold], dtype=torch.float32))
+    return _select_nms_index(scores, boxes, selected, batch_size, keep_top_k=keep_top_k,
+                             pre_inds=pre_inds, output_index=True)
+
+
+@FUNCTION_REWRITER.register_rewriter(
+    func_name='yolox_kpt.models.dense_heads.yolox_kpt_head.YOLOXKptHead.predict_by_feat')
+def yolox_kpt_head__predict_by_feat(self,
+                                    cls_scores: List[Tensor],
+                                    bbox_preds: List[Tensor],
+                                    objectnesses: List[Tensor],
+                                    kpt_offsets: List[Tensor],
+                                    kpt_vis: List[Tensor],
+                                    batch_img_metas: Optional[List[dict]] = None,
+                                    cfg: Optional[ConfigDict] = None,
+                                    rescale: bool = False,
+                                    with_nms: bool = True):
+    """Decode every prior, NMS through mmdeploy, gather keypoints by the kept indices.
+
+    Only each prior's best class enters NMS (its other class scores are zeroed), as
+    mmdet's YOLOX post-processing does, so exported and PyTorch detections agree; foreign
+    keypoint slots of each detection's class are zeroed, as in PyTorch.
+
+    Returns:
+        tuple: ``dets`` (B, N, 5), ``labels`` (B, N), ``keypoints`` (B, N, K, 3); without
+        NMS, ``bboxes`` (B, P, 4), ``scores`` (B, P, C), ``keypoints`` (B, P, K, 3).
+    """
+    ctx = FUNCTION_REWRITER.get_context()
+    deploy_cfg = ctx.cfg
+    cfg = self.test_cfg if cfg is None else cfg
+    priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
+        self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
+    bboxes = self._bbox_decode(priors, flat_bbox_preds)
+    cls = flat_cls.sigmoid()
+    best = cls.max(-1, keepdim=True)[0]
+    scores = torch.where(cls >= best, cls, torch.zeros_like(cls)) * flat_obj.sigmoid()[..., None]
+    keypoints = torch.cat([self._kpt_decode(priors, flat_kpt_off),
+                           flat_vis.sigmoid()[..., None]], dim=-1)
+    if not with_nms:
+        return bboxes, scores, keypoints
+
+    params = get_post_processing_params(deploy_cfg)
+    nms_args = dict(
+        max_output_boxes_per_class=params.max_output_boxes_per_class,
+        iou_threshold=cfg.nms.get('iou_threshold', params.iou_threshold),
+        score_threshold=cfg.get('score_thr', params.score_threshold),
+        pre_top_k=params.pre_top_k,
+        keep_top_k=cfg.get('max_per_img', params.keep_top_k))
+    if nms_args['pre_top_k'] <= 0:
+        # mmdeploy 1.3.1's batched ONNX NMS returns positions in its own output, not box
+        # indices, when output_index=True and there is no pre-top-k (_select_nms_index).
+        raise ValueError('codebase_config.post_processing.pre_top_k must be > 0 for '
+                         'keypoint export (e.g. 5000)')
+    # NMS pads its kept indices with -1 (TensorRT's plugin, and mmdeploy's ONNX NMS when
+    # fewer than keep_top_k survive): an all-zero last prior makes those rows zeros.
+    bboxes = torch.cat([bboxes, bboxes.new_zeros((bboxes.shape[0], 1, 4))], 1)
+    scores = torch.cat([scores, scores.new_zeros((scores.shape[0], 1, scores.shape[2]))], 1)
+    keypoints = torch.cat(
+        [keypoints, keypoints.new_zeros((keypoints.shape[0], 1, *keypoints.shape[2:]))], 1)
+    if deploy_cfg.get('codebase_config', {}).get('nms_op', 'auto') == 'onnx':
+        dets, labels, index = onnx_multiclass_nms(bboxes, scores, **nms_args)
+    else:
+        dets, labels, index = multiclass_nms(bboxes, scores, output_index=True, **nms_args)
+    # -1 -> the zero prior, explicitly: ONNX's flattened gather would wrap a negative index
+    # into the previous image's rows.
+    index = torch.where(index < 0, index + bboxes.shape[1], index)
+    batch_inds = torch.arange(bboxes.shape[0], device=bboxes.device).view(-1, 1)
+    keypoints = keypoints[batch_inds, index]
+    # padded rows carry label -1 (int Clip is not in opset 11, hence where)
+    labels_or_0 = torch.where(labels < 0, torch.zeros_like(labels), labels)
+    owned = self.class_slot_mask[labels_or_0].to(keypoints.dtype)
+    return dets, labels, keypoints * owned[..., None]
