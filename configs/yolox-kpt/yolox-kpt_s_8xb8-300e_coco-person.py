@@ -24,7 +24,9 @@ model = dict(
         num_classes=1,
         keypoint_layout=keypoint_layout,
         loss_kpt_oks=dict(type='OKSLoss', loss_weight=10.0),
-        loss_kpt_vis=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
+        loss_kpt_vis=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+    # at most 100 detections per image, as the exported model (mmdet's YOLOX keeps all)
+    test_cfg=dict(max_per_img=100))
 
 data_root = 'data/coco/'
 dataset_type = 'CocoKptDataset'

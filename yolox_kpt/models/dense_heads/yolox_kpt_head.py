@@ -186,12 +186,18 @@ class YOLOXKptHead(YOLOXHead):
                            with_nms: bool = True,
                            img_meta: Optional[dict] = None) -> InstanceData:
         """Stock post-processing; keypoints are rescaled like boxes and kept by NMS's
-        indices (``InstanceData`` indexing carries every field)."""
+        indices (``InstanceData`` indexing carries every field); then at most
+        ``cfg.max_per_img`` detections."""
         if rescale and 'keypoints' in results:
             assert img_meta.get('scale_factor') is not None
             results.keypoints = results.keypoints / results.keypoints.new_tensor(
                 img_meta['scale_factor'])
-        return super()._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
+        results = super()._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
+        # mmdet's YOLOX ignores max_per_img; other mmdet heads and the export honour it
+        # (NMS output is sorted by score).
+        if with_nms and cfg.get('max_per_img', -1) > 0:
+            results = results[:cfg.max_per_img]
+        return results
 
     # -------------------------------------------------------------------- loss
     def loss_by_feat(self,

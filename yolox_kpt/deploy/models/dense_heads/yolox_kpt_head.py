@@ -9,7 +9,7 @@ from typing import List, Optional
 import torch
 from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
 from mmdeploy.core import FUNCTION_REWRITER
-from mmdeploy.mmcv.ops.nms import ONNXNMSop, _select_nms_index, multiclass_nms
+from mmdeploy.mmcv.ops.nms import ONNXNMSop, multiclass_nms
 from mmengine.config import ConfigDict
 from torch import Tensor
 
@@ -17,20 +17,32 @@ from torch import Tensor
 def onnx_multiclass_nms(boxes: Tensor, scores: Tensor, max_output_boxes_per_class: int,
                         iou_threshold: float, score_threshold: float, pre_top_k: int,
                         keep_top_k: int):
-    """Class-aware NMS with the standard ONNX ``NonMaxSuppression`` op whatever the backend,
-    for TensorRT 10 (which parses it natively) where mmdeploy's ``tensorrt`` rewrite would
-    insert its ``TRTBatchedNMS`` plugin. Returns (dets, labels, index) like
-    ``multiclass_nms(..., output_index=True)``; padded entries have index -1."""
+    """Class-aware NMS with the standard ONNX ``NonMaxSuppression`` whatever the backend,
+    for TensorRT 10, which parses it natively (mmdeploy's ``tensorrt`` rewrite would insert
+    its ``TRTBatchedNMS`` plugin instead).
+
+    No pre-top-k and a final top-k over at least ``keep_top_k`` rows: TensorRT needs a
+    constant K no larger than the axis, which a dynamic input size or a varying number of
+    kept boxes would otherwise break. Returns (dets (B, keep_top_k, 5), labels, index)
+    like ``multiclass_nms(..., output_index=True)``; empty rows have index -1.
+    """
     batch_size = scores.shape[0]
-    batch_inds = torch.arange(batch_size, device=scores.device).view(-1, 1)
-    _, pre_inds = scores.max(-1)[0].topk(pre_top_k)
-    boxes = boxes[batch_inds, pre_inds]
-    scores = scores[batch_inds, pre_inds].permute(0, 2, 1)
-    selected = ONNXNMSop.apply(boxes, scores, max_output_boxes_per_class,
+    selected = ONNXNMSop.apply(boxes, scores.permute(0, 2, 1), max_output_boxes_per_class,
                                torch.tensor([iou_threshold], dtype=torch.float32),
                                torch.tensor([score_threshold], dtype=torch.float32))
-    return _select_nms_index(scores, boxes, selected, batch_size, keep_top_k=keep_top_k,
-                             pre_inds=pre_inds, output_index=True)
+    batch_inds, cls_inds, box_inds = selected[:, 0], selected[:, 1], selected[:, 2]
+    dets = torch.cat([boxes[batch_inds, box_inds], scores[batch_inds, box_inds, cls_inds,
+                                                          None]], dim=1)  # (S, 5)
+    in_image = batch_inds[None, :] == torch.arange(batch_size, device=boxes.device)[:, None]
+    dets = torch.where(in_image[..., None], dets[None], dets.new_zeros(1))  # (B, S, 5)
+    labels = torch.where(in_image, cls_inds[None], cls_inds.new_full((1, ), -1))
+    index = torch.where(in_image, box_inds[None], box_inds.new_full((1, ), -1))
+    dets = torch.cat([dets, dets.new_zeros((batch_size, keep_top_k, 5))], 1)
+    labels = torch.cat([labels, labels.new_full((batch_size, keep_top_k), -1)], 1)
+    index = torch.cat([index, index.new_full((batch_size, keep_top_k), -1)], 1)
+    _, top = dets[..., 4].topk(keep_top_k, dim=1)
+    rows = torch.arange(batch_size, device=boxes.device)[:, None]
+    return dets[rows, top], labels[rows, top], index[rows, top]
 
 
 @FUNCTION_REWRITER.register_rewriter(

@@ -1,0 +1,253 @@
+"""Exported graphs answer like PyTorch: ONNX Runtime sessions, TensorRT-flavoured graphs."""
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+import torch
+from mmdeploy.apis import build_task_processor
+from mmengine.config import Config
+
+from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
+from yolox_kpt.deploy.export import export_onnx
+from yolox_kpt.runtime import KeypointDetector
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEPLOY = osp.join(REPO, 'deploy_configs')
+CONFIGS = {
+    'nano': 'yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py',
+    'tiny': 'yolox-kpt_tiny_8xb8-300e_synthetic-driving.py',
+    's': 'yolox-kpt_s_8xb8-300e_synthetic-driving.py',
+}
+ORT_DYNAMIC = osp.join(DEPLOY, 'keypoint-detection_onnxruntime_dynamic.py')
+# TensorRT 8.4's ONNX parser (onnx-tensorrt docs/operators.md, release 8.4): every operator
+# marked "Y" that a YOLOX graph could contain; TensorRT 8.5-10.x support a superset.
+TRT_PARSER_OPS = {
+    'Abs', 'Add', 'And', 'ArgMax', 'ArgMin', 'AveragePool', 'BatchNormalization', 'Cast',
+    'Ceil', 'Clip', 'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'ConvTranspose', 'Div',
+    'Equal', 'Exp', 'Expand', 'Flatten', 'Floor', 'Gather', 'GatherElements', 'GatherND',
+    'Gemm', 'GlobalAveragePool', 'GlobalMaxPool', 'Greater', 'GreaterOrEqual', 'HardSigmoid',
+    'Identity', 'LeakyRelu', 'Less', 'LessOrEqual', 'Log', 'MatMul', 'Max', 'MaxPool', 'Min',
+    'Mul', 'Neg', 'NonMaxSuppression', 'Not', 'Or', 'Pad', 'Pow', 'Range', 'ReduceMax',
+    'ReduceMean', 'ReduceMin', 'ReduceSum', 'Relu', 'Reshape', 'Resize', 'Round', 'Shape',
+    'Sigmoid', 'Slice', 'Softmax', 'Split', 'Sqrt', 'Squeeze', 'Sub', 'Sum', 'Tile', 'TopK',
+    'Transpose', 'Unsqueeze', 'Where'
+}
+
+
+@pytest.fixture(scope='module')
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synth')
+    generate_synthetic_driving(root, num_train=1, num_val=3, seed=11)
+    return sorted(str(p) for p in (root / 'images' / 'val').glob('*.jpg'))
+
+
+def model_cfg(size, scale=None):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'yolox-kpt', CONFIGS[size]))
+    cfg.model.test_cfg.score_thr = 0.3
+    if scale:
+        cfg.test_pipeline[1].scale = (scale, scale)
+        cfg.test_dataloader.dataset.pipeline = cfg.test_pipeline
+    return cfg
+
+
+def confident_random_checkpoint(cfg, path, calib_img, seed=0):
+    """Random weights that behave like a trained model's: batch-norm statistics taken from
+    one batch (a fresh network's activations explode through BN with unit statistics) and
+    spread-out objectness/class biases, so that some dozens of detections of mixed classes
+    with distinct scores pass the threshold. ``calib_img``: an image like the test ones."""
+    from mmdet.registry import MODELS
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = 1.0
+    model.train()
+    with torch.no_grad():
+        img = cv2.resize(cv2.imread(calib_img), (320, 320)).astype(np.float32)
+        model.bbox_head(model.extract_feat(torch.from_numpy(img).permute(2, 0, 1)[None]))
+        head = model.bbox_head
+        # (convs, weight scale, bias mean, bias std): boxes of a few strides, offsets
+        # within a few strides, so that outputs stay in a trained model's range
+        for convs, scale, mean, std in ((head.multi_level_conv_obj, 0.1, -1.5, 1.0),
+                                        (head.multi_level_conv_cls, 0.1, 0.0, 1.0),
+                                        (head.multi_level_conv_reg, 0.02, 1.0, 0.5),
+                                        (head.multi_level_conv_kpt, 0.02, 0.0, 1.0),
+                                        (head.multi_level_conv_kpt_vis, 0.1, 0.0, 1.0)):
+            for conv in convs:
+                conv.weight.mul_(scale)
+                conv.bias.normal_(mean, std)
+    torch.save({'state_dict': model.state_dict()}, path)
+    return path
+
+
+def predict(cfg, deploy_cfg, backend_files, img):
+    """pred_instances of the PyTorch model (backend_files=[ckpt], pytorch=True) or of the
+    backend model, through mmdeploy's task processor, in original-image pixels."""
+    task = build_task_processor(cfg, Config.fromfile(deploy_cfg), 'cpu')
+    if backend_files[0].endswith('.pth'):
+        model = task.build_pytorch_model(backend_files[0])
+    else:
+        model = task.build_backend_model(backend_files,
+                                         data_preprocessor_updater=task.update_data_preprocessor)
+    data, _ = task.create_input(img, None)
+    with torch.no_grad():
+        return model.test_step(data)[0].pred_instances
+
+
+def assert_same_detections(ref, out, px=0.5):
+    """Every reference detection has one with the same label at IoU >= 0.99, boxes and
+    keypoints within ``px``, scores within 1e-3; and the counts agree."""
+    ref_boxes, out_boxes = ref['bboxes'].numpy(), out['bboxes'].numpy()
+    assert len(ref_boxes) == len(out_boxes) > 0
+    from mmdet.structures.bbox import bbox_overlaps
+    iou = bbox_overlaps(torch.as_tensor(ref_boxes), torch.as_tensor(out_boxes)).numpy()
+    iou[ref['labels'].numpy()[:, None] != out['labels'].numpy()[None, :]] = 0
+    j = iou.argmax(1)
+    assert (iou[np.arange(len(j)), j] >= 0.99).all()
+    assert len(set(j.tolist())) == len(j)
+    assert np.abs(ref_boxes - out_boxes[j]).max() <= px
+    assert np.abs(ref['scores'].numpy() - out['scores'].numpy()[j]).max() <= 1e-3
+    assert np.abs(ref['keypoints'].numpy() - out['keypoints'].numpy()[j]).max() <= px
+    assert np.abs(ref['keypoint_scores'].numpy() -
+                  out['keypoint_scores'].numpy()[j]).max() <= 1e-3
+
+
+@pytest.mark.parametrize('size', ['nano', 'tiny', 's'])
+def test_onnxruntime_matches_pytorch(size, images, tmp_path):
+    cfg = model_cfg(size)
+    ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
+    onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'ort'))
+    graph = onnx.load(onnx_file)
+    assert [o.name for o in graph.graph.output] == ['dets', 'labels', 'keypoints']
+    # one dynamic graph, several input sizes
+    for scale in ((320, 416) if size != 's' else (416, 640)):
+        cfg_scale = model_cfg(size, scale)
+        for img in images[:2]:
+            ref = predict(cfg_scale, ORT_DYNAMIC, [ckpt], img)
+            out = predict(cfg_scale, ORT_DYNAMIC, [onnx_file], img)
+            assert_same_detections(ref, out)
+    # the mmdet-free runtime, from the raw image: same as PyTorch in original pixels
+    runtime = KeypointDetector(onnx_file)
+    img = images[2]
+    ref = predict(cfg, ORT_DYNAMIC, [ckpt], img)
+    det = runtime(cv2.imread(img), score_thr=0.0)
+    assert_same_detections(ref, dict(bboxes=torch.as_tensor(det.boxes),
+                                     scores=torch.as_tensor(det.scores),
+                                     labels=torch.as_tensor(det.labels),
+                                     keypoints=torch.as_tensor(det.keypoints[..., :2]),
+                                     keypoint_scores=torch.as_tensor(det.keypoints[..., 2])))
+
+
+def test_foreign_slots_zero_in_export(images, tmp_path):
+    cfg = model_cfg('nano')
+    ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0], seed=1)
+    onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'ort'))
+    det = KeypointDetector(onnx_file)(cv2.imread(images[1]), score_thr=0.0)
+    from yolox_kpt.keypoint_layout import KeypointLayout
+    mask = KeypointLayout.from_config(cfg.keypoint_layout).class_slot_mask()
+    assert len(set(det.labels.tolist())) >= 2
+    foreign = ~np.asarray(mask)[det.labels]
+    assert (det.keypoints[foreign] == 0).all()
+    assert (det.keypoints[~foreign][:, 2] > 0).all()
+
+
+def op_types(path):
+    graph = onnx.load(path).graph
+    return {(n.domain or 'ai.onnx', n.op_type) for n in graph.node}, graph
+
+
+@pytest.mark.parametrize('deploy_cfg,plugin', [
+    ('keypoint-detection_tensorrt_dynamic-320x320-1344x1344.py', True),
+    ('keypoint-detection_tensorrt-fp16_static-640x640.py', True),
+    ('keypoint-detection_tensorrt10_dynamic-320x320-1344x1344.py', False),
+    ('keypoint-detection_tensorrt10-fp16_static-640x640.py', False),
+])
+def test_tensorrt_graphs(deploy_cfg, plugin, images, tmp_path):
+    """Made on CPU in mmdeploy's TensorRT rewriting context: only operators TensorRT's ONNX
+    parser supports, plus TRTBatchedNMS for the 8.x configs and no custom op for 10.x;
+    constant K for TopK and initializer NMS thresholds (TensorRT's restrictions)."""
+    cfg = model_cfg('nano')
+    ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
+    path = export_onnx(cfg, osp.join(DEPLOY, deploy_cfg), ckpt, images[0],
+                       str(tmp_path / 'trt'))
+    ops, graph = op_types(path)
+    custom = {op for op in ops if op[0] != 'ai.onnx'}
+    assert {op for d, op in ops if d == 'ai.onnx'} <= TRT_PARSER_OPS
+    if plugin:
+        assert custom == {('mmdeploy', 'TRTBatchedNMS')}
+    else:
+        assert custom == set() and ('ai.onnx', 'NonMaxSuppression') in ops
+    constants = {o for n in graph.node if n.op_type == 'Constant' for o in n.output}
+    constants |= {i.name for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type == 'TopK':
+            assert node.input[1] in constants
+        if node.op_type == 'NonMaxSuppression':
+            assert all(i in constants for i in node.input[2:])
+    if not plugin:
+        # a plugin-free graph is plain ONNX: ONNX Runtime runs it, and it answers like PyTorch
+        out = predict(cfg, ORT_DYNAMIC if 'dynamic' in deploy_cfg else osp.join(
+            DEPLOY, 'keypoint-detection_onnxruntime_static-640x640.py'), [path], images[1])
+        ref_cfg = cfg if 'dynamic' in deploy_cfg else model_cfg('nano')
+        if 'dynamic' in deploy_cfg:
+            assert_same_detections(predict(ref_cfg, ORT_DYNAMIC, [ckpt], images[1]), out)
+        else:
+            assert len(out['bboxes']) > 0
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'deploy.py'), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def test_deploy_tool_and_its_errors(images, tmp_path):
+    cfg_file = osp.join(REPO, 'configs', 'yolox-kpt', CONFIGS['nano'])
+    cfg = model_cfg('nano')
+    ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
+    work = tmp_path / 'work'
+    proc = run_tool(ORT_DYNAMIC, cfg_file, ckpt, images[0], '--work-dir', str(work))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for f in ('end2end.onnx', 'yolox_kpt_runtime.json', 'output_onnxruntime_0.jpg',
+              'output_pytorch_0.jpg'):
+        assert (work / f).is_file(), f
+    assert cv2.imread(str(work / 'output_onnxruntime_0.jpg')).shape == cv2.imread(
+        images[0]).shape
+
+    proc = run_tool(ORT_DYNAMIC, cfg_file, str(tmp_path / 'missing.pth'), images[0])
+    assert proc.returncode != 0 and 'missing.pth' in proc.stderr and 'no such file' in \
+        proc.stderr
+    bad = tmp_path / 'ncnn.py'
+    bad.write_text(f"_base_ = ['{ORT_DYNAMIC}']\nbackend_config = dict(type='ncnn')\n")
+    proc = run_tool(str(bad), cfg_file, ckpt, images[0])
+    assert proc.returncode != 0 and "'ncnn' is not supported" in proc.stderr
+    trt = osp.join(DEPLOY, 'keypoint-detection_tensorrt-fp16_static-640x640.py')
+    proc = run_tool(trt, cfg_file, ckpt, images[0], '--work-dir', str(tmp_path / 'trt'))
+    assert proc.returncode != 0 and 'deploy-gpu' in proc.stderr and '--onnx-only' in \
+        proc.stderr
+    proc = run_tool(trt, cfg_file, ckpt, images[0], '--work-dir', str(tmp_path / 'trt'),
+                    '--onnx-only')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    script = (tmp_path / 'trt' / 'build_engine.sh').read_text()
+    assert 'trtexec' in script and '--fp16' in script and 'libmmdeploy_tensorrt_ops' in script
+
+
+def test_runtime_input_errors(images, tmp_path):
+    cfg = model_cfg('nano')
+    ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
+    static = osp.join(DEPLOY, 'keypoint-detection_onnxruntime_static-640x640.py')
+    onnx_file = export_onnx(cfg, static, ckpt, images[0], str(tmp_path / 'static'))
+    runtime = KeypointDetector(onnx_file)
+    assert len(runtime(cv2.imread(images[0]), score_thr=0.0)) > 0
+    with pytest.raises(ValueError, match='fixed 640x640 input, got 320x320'):
+        runtime.infer(np.zeros((1, 3, 320, 320), np.float32))
+    with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
+        runtime.infer(np.zeros((1, 1, 640, 640), np.float32))
+    with pytest.raises(ValueError, match='BGR image'):
+        runtime(np.zeros((640, 640), np.uint8))
+    with pytest.raises(FileNotFoundError, match='no such model file'):
+        KeypointDetector(str(tmp_path / 'static' / 'nope.onnx'),
+                         meta=str(tmp_path / 'static' / 'yolox_kpt_runtime.json'))
