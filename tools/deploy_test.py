@@ -4,10 +4,12 @@ The command line of mmdeploy's tools/test.py: the same CocoKptMetric numbers as
 tools/test.py gives for the PyTorch checkpoint, and --out results.pkl in mmdet's format.
 
 Examples:
-    python tools/deploy_test.py deploy_configs/keypoint-detection_onnxruntime_dynamic.py \\
-        CONFIG --model work_dirs/deploy/s-ort/end2end.onnx --out work_dirs/deploy/s-ort/results.pkl
-    python tools/deploy_test.py deploy_configs/keypoint-detection_tensorrt-fp16_static-640x640.py \\
-        CONFIG --model work_dirs/deploy/s-trt/end2end.engine --device cuda:0
+    python tools/deploy_test.py \\
+        deploy_configs/keypoint-detection_onnxruntime_dynamic.py CONFIG \\
+        --model work_dirs/deploy/s-ort/end2end.onnx --out work_dirs/deploy/s-ort/results.pkl
+    python tools/deploy_test.py \\
+        deploy_configs/keypoint-detection_tensorrt-fp16_static-640x640.py CONFIG \\
+        --model work_dirs/deploy/s-trt/end2end.engine --device cuda:0
 """
 import argparse
 import os.path as osp

@@ -129,9 +129,19 @@ def patch_checkpoint_loading() -> None:
 #
 # Upstream: torch 2.9 made ``torch.onnx.export`` default to ``dynamo=True``; mmdeploy 1.3.1's
 # rewriters and symbolic functions need the TorchScript exporter (mmdeploy 1.3.1 was released
-# in 2023-12, before the change, and has had no release since). Applied only around export
-# (see ``torchscript_onnx_export``), never globally.
+# in 2023-12, before the change, and has had no release since). Applied only for export:
+# around our ``export_onnx``, and in processes that import ``yolox_kpt.deploy`` (which only
+# deploy configs do), never by ``import yolox_kpt``.
 # ---------------------------------------------------------------------------------------
+
+
+def _torchscript_default(export: Callable) -> Callable:
+    def torchscript_export(*args, **kwargs):
+        kwargs.setdefault('dynamo', False)
+        return export(*args, **kwargs)
+
+    torchscript_export.__wrapped_onnx_export__ = export
+    return torchscript_export
 
 
 class torchscript_onnx_export:
@@ -139,16 +149,22 @@ class torchscript_onnx_export:
 
     def __enter__(self) -> 'torchscript_onnx_export':
         self._orig: Callable = torch.onnx.export
-
-        def export(*args, **kwargs):
-            kwargs.setdefault('dynamo', False)
-            return self._orig(*args, **kwargs)
-
-        torch.onnx.export = export
+        torch.onnx.export = _torchscript_default(self._orig)
         return self
 
     def __exit__(self, *exc) -> None:
         torch.onnx.export = self._orig
+
+
+def default_to_torchscript_onnx_export() -> None:
+    """Make ``dynamo=False`` the default for the rest of this process.
+
+    Only ``yolox_kpt.deploy`` calls it, which deploy configs import (through
+    ``codebase_config.module``) in the processes where mmdeploy's own ``tools/deploy.py``
+    exports: there our ``export_onnx`` and its context manager are not in the call chain.
+    """
+    if not hasattr(torch.onnx.export, '__wrapped_onnx_export__'):
+        torch.onnx.export = _torchscript_default(torch.onnx.export)
 
 
 # ---------------------------------------------------------------------------------------

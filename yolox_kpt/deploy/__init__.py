@@ -11,7 +11,11 @@ except ImportError as e:  # pragma: no cover - depends on the install
         '`pip install -e ".[deploy]" && pip install --no-deps mmdeploy==1.3.1` '
         '(see README, Export)') from e
 
+from ..compat import default_to_torchscript_onnx_export  # noqa: E402
 from .keypoint_detection import End2EndKptModel, KeypointDetection  # noqa: E402
 from .models import dense_heads  # noqa: E402,F401
+
+# mmdeploy's own tools/deploy.py calls torch2onnx in this process after importing us.
+default_to_torchscript_onnx_export()
 
 __all__ = ['KeypointDetection', 'End2EndKptModel']

@@ -69,7 +69,8 @@ def box_results(img_ids: np.ndarray, cat_ids: np.ndarray, scores: np.ndarray,
 def keypoint_results(img_ids: np.ndarray, cat_id: int, scores: np.ndarray,
                      keypoints: np.ndarray) -> List[dict]:
     """COCO keypoint results of one category, with ``COCO.loadRes``'s area and bbox: the
-    extent of all keypoints (as loadRes computes them, vectorised).
+    extent of all keypoints (as loadRes computes them, vectorised). ``keypoints`` of each
+    result is a numpy row (``.tolist()`` it for JSON).
 
     Args:
         img_ids, scores: (N,). keypoints: (N, K_c, 3) x, y, score.
@@ -78,7 +79,9 @@ def keypoint_results(img_ids: np.ndarray, cat_id: int, scores: np.ndarray,
     x0, x1, y0, y1 = x.min(1), x.max(1), y.min(1), y.max(1)
     area = ((x1 - x0) * (y1 - y0)).tolist()
     bbox = np.stack([x0, y0, x1 - x0, y1 - y0], 1).tolist()
-    flat = keypoints.reshape(len(keypoints), keypoints.shape[1] * 3).tolist()
+    # numpy rows, not lists: COCOeval's computeOks takes np.array() of them, and 500k
+    # detections x 51 Python floats would cost more than the evaluation
+    flat = list(keypoints.reshape(len(keypoints), keypoints.shape[1] * 3))
     return [dict(image_id=i, category_id=cat_id, keypoints=k, score=s, area=a, bbox=b,
                  id=n + 1)
             for n, (i, k, s, a, b) in enumerate(zip(

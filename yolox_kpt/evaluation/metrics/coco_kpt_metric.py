@@ -170,7 +170,7 @@ class CocoKptMetric(BaseMetric):
                 rows = np.where(stacked['labels'] == label)[0]
                 for row, det in zip(rows, self._keypoint_dets(stacked, layout, label,
                                                               cat_id)):
-                    out[row]['keypoints'] = det['keypoints']
+                    out[row]['keypoints'] = det['keypoints'].tolist()
         return out
 
     def _write_json(self, dets: List[dict], layout: KeypointLayout) -> Dict[str, str]:

@@ -1,0 +1,33 @@
+"""The benchmark tools run at tiny sizes and write what they say (no timings asserted)."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+from small_run import REPO  # tests/tools/small_run.py
+
+
+def run(tool, *args):
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'analysis', tool), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_benchmark_eval_tiny(tmp_path):
+    out = tmp_path / 'eval.json'
+    stdout = run('benchmark_eval.py', '--num-images', '30', '--dets', '10', '--repeat', '1',
+                 '--warmup', '0', '--out', str(out))
+    record = json.loads(out.read_text())
+    assert record['identical_ap'] is True
+    assert [r['what'] for r in record['rows']][:2] == [
+        'pycocotools: keypoints', 'pycocotools: keypoints + boxes']
+    assert 'x pycocotools kpt' in stdout
+
+
+def test_benchmark_export_tiny(tmp_path):
+    out = tmp_path / 'export.json'
+    run('benchmark_export.py', '--sizes', 'nano', '--inputs', '320', '--repeat', '1',
+        '--warmup', '0', '--out', str(out))
+    rows = json.loads(out.read_text())['rows']
+    assert len(rows) == 1 and rows[0]['model'] == 'nano' and rows[0]['onnxruntime_ms'] > 0
