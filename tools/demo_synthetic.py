@@ -5,7 +5,6 @@ Example:
     python tools/demo_synthetic.py                       # everything under work_dirs/demo
     python tools/demo_synthetic.py --epochs 10 --work-dir work_dirs/demo_short
 """
-import argparse
 import os
 import os.path as osp
 import pickle
@@ -13,15 +12,14 @@ import subprocess
 import sys
 import time
 
+from yolox_kpt.utils.cli import tool_parser
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py')
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('--work-dir', default='work_dirs/demo', help='where everything goes')
     parser.add_argument('--data-root', default='data/synthetic_driving',
                         help='synthetic data folder (generated if missing)')

@@ -15,17 +15,15 @@ Examples:
     python tools/deploy.py deploy_configs/keypoint-detection_tensorrt10-fp16_static-640x640.py \\
         CONFIG CKPT demo.jpg --onnx-only
 """
-import argparse
 import importlib.util
 import os.path as osp
 import sys
 
+from yolox_kpt.utils.cli import tool_parser
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('deploy_cfg', help='deploy config (deploy_configs/)')
     parser.add_argument('model_cfg', help='model config')
     parser.add_argument('checkpoint', help='model checkpoint')

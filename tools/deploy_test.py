@@ -11,16 +11,14 @@ Examples:
         deploy_configs/keypoint-detection_tensorrt-fp16_static-640x640.py CONFIG \\
         --model work_dirs/deploy/s-trt/end2end.engine --device cuda:0
 """
-import argparse
 import os.path as osp
 import sys
 
+from yolox_kpt.utils.cli import tool_parser
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('deploy_cfg', help='deploy config the model was exported with')
     parser.add_argument('model_cfg', help='model config')
     parser.add_argument('--model', nargs='+', required=True, help='backend model file(s)')

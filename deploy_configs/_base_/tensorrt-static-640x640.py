@@ -1,10 +1,6 @@
-_base_ = ['./keypoint-detection_onnx.py']
+_base_ = ['./keypoint-detection_onnx.py', './tensorrt.py']
 onnx_config = dict(input_shape=[640, 640])
-backend_config = dict(
-    type='tensorrt',
-    common_config=dict(fp16_mode=False, max_workspace_size=1 << 30),
-    model_inputs=[
-        dict(input_shapes=dict(input=dict(min_shape=[1, 3, 640, 640],
-                                          opt_shape=[1, 3, 640, 640],
-                                          max_shape=[1, 3, 640, 640])))
-    ])
+backend_config = dict(model_inputs=[
+    dict(input_shapes=dict(input=dict(
+        min_shape=[1, 3, 640, 640], opt_shape=[1, 3, 640, 640], max_shape=[1, 3, 640, 640])))
+])

@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 
 from yolox_kpt.datasets import CocoKptDataset, KeypointAnnotationError
-from yolox_kpt.datasets.synthetic_driving import CLASSES, SIGMAS, generate_synthetic_driving
+from yolox_kpt.datasets.synthetic_driving import CLASSES, SIGMAS
 from yolox_kpt.keypoint_layout import KeypointLayoutError
 
 
 @pytest.fixture(scope='module')
-def synth(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth')
-    generate_synthetic_driving(root, num_train=6, num_val=2, seed=3)
-    return root
+def synth(synthetic_data):
+    return synthetic_data(num_train=6, num_val=2, seed=3)
 
 
 def build(root, ann='annotations/train.json', **kwargs):

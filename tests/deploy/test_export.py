@@ -11,7 +11,6 @@ import torch
 from mmdeploy.apis import build_task_processor
 from mmengine.config import Config
 
-from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
 from yolox_kpt.deploy.export import export_onnx
 from yolox_kpt.runtime import KeypointDetector
 
@@ -39,9 +38,8 @@ TRT_PARSER_OPS = {
 
 
 @pytest.fixture(scope='module')
-def images(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth')
-    generate_synthetic_driving(root, num_train=1, num_val=3, seed=11)
+def images(synthetic_data):
+    root = synthetic_data(num_train=1, num_val=3, seed=11)
     return sorted(str(p) for p in (root / 'images' / 'val').glob('*.jpg'))
 
 

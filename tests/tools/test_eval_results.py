@@ -10,7 +10,6 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
 from yolox_kpt.keypoint_layout import KeypointLayout
 
 from small_run import CONFIG, REPO, small_run_options  # tests/tools/small_run.py
@@ -19,10 +18,8 @@ TOOL = osp.join(REPO, 'tools', 'analysis', 'eval_results.py')
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth')
-    generate_synthetic_driving(root, num_train=1, num_val=4, seed=3)
-    return root
+def data(synthetic_data):
+    return synthetic_data(num_train=1, num_val=4, seed=3)
 
 
 def results_from_ground_truth(root, shift_px):

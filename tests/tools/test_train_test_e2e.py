@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from yolox_kpt.compat import safe_torch_load
-from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
 
 from small_run import CONFIG, REPO, small_run_options  # tests/tools/small_run.py
 
@@ -30,10 +29,8 @@ def run(args, cwd):
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth')
-    generate_synthetic_driving(root, num_train=8, num_val=3, seed=5)
-    return root
+def data(synthetic_data):
+    return synthetic_data(num_train=8, num_val=3, seed=5)
 
 
 def test_stock_train_resume_and_test_out(data, tmp_path):

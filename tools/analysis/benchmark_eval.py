@@ -13,22 +13,18 @@ Examples:
     python tools/analysis/benchmark_eval.py                      # 5,000 images x 100 dets
     python tools/analysis/benchmark_eval.py --num-images 500 --repeat 1 --warmup 0
 """
-import argparse
 import contextlib
 import io
 import json
 import os
 import os.path as osp
 import platform
-import statistics
-import time
+
+from yolox_kpt.utils.cli import median_seconds, tool_parser
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('--num-images', type=int, default=5000)
     parser.add_argument('--dets', type=int, default=100, help='detections per image')
     parser.add_argument('--repeat', type=int, default=3)
@@ -36,17 +32,6 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default='work_dirs/benchmarks/eval_speed.json')
     return parser.parse_args()
-
-
-def timed(fn, repeat, warmup):
-    for _ in range(warmup):
-        fn()
-    times, value = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), value
 
 
 def main():
@@ -90,11 +75,11 @@ def main():
     rows = []
     print(f'{args.num_images} images x {args.dets} detections = {len(dets)} detections, '
           f'{len(gt["annotations"])} ground-truth objects', flush=True)
-    t_ref, ap_ref = timed(pycocotools_eval([('keypoints', kpt_dets)]), args.repeat,
+    t_ref, ap_ref = median_seconds(pycocotools_eval([('keypoints', kpt_dets)]), args.repeat,
                           args.warmup)
     rows.append(('pycocotools: keypoints', t_ref, ap_ref))
     print(f'  {rows[-1][0]}: {t_ref:.2f} s', flush=True)
-    t, ap = timed(pycocotools_eval([('keypoints', kpt_dets), ('bbox', box_dets)]),
+    t, ap = median_seconds(pycocotools_eval([('keypoints', kpt_dets), ('bbox', box_dets)]),
                   args.repeat, args.warmup)
     rows.append(('pycocotools: keypoints + boxes', t, ap))
     print(f'  {rows[-1][0]}: {t:.2f} s', flush=True)
@@ -104,7 +89,7 @@ def main():
         metric = CocoKptMetric(ann_file=gt_path, backend=backend)
         metric.dataset_meta = meta
         with contextlib.redirect_stderr(io.StringIO()):
-            t, m = timed(lambda: metric.compute_metrics(preds), args.repeat, args.warmup)
+            t, m = median_seconds(lambda: metric.compute_metrics(preds), args.repeat, args.warmup)
         rows.append((f'CocoKptMetric ({backend}): all metrics', t, m['kpt_AP']))
         print(f'  {rows[-1][0]}: {t:.2f} s', flush=True)
 

@@ -9,14 +9,13 @@ Examples:
     python tools/analysis/benchmark_export.py
     python tools/analysis/benchmark_export.py --sizes nano --inputs 416 --repeat 5
 """
-import argparse
 import json
 import os
 import os.path as osp
 import platform
-import statistics
 import tempfile
-import time
+
+from yolox_kpt.utils.cli import median_seconds, tool_parser
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -27,10 +26,7 @@ CONFIGS = {
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('--sizes', nargs='+', default=['nano', 'tiny', 's'],
                         choices=sorted(CONFIGS))
     parser.add_argument('--inputs', nargs='+', type=int, default=[416, 640])
@@ -38,17 +34,6 @@ def parse_args():
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--out', default='work_dirs/benchmarks/export_latency.json')
     return parser.parse_args()
-
-
-def median_time(fn, repeat, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():
@@ -89,8 +74,9 @@ def main():
                         model.predict(x, samples, rescale=False)
 
                 feed = {'input': x.numpy()}
-                t_pt = median_time(run_torch, args.repeat, args.warmup)
-                t_ort = median_time(lambda: session.run(None, feed), args.repeat, args.warmup)
+                t_pt, _ = median_seconds(run_torch, args.repeat, args.warmup)
+                t_ort, _ = median_seconds(lambda: session.run(None, feed), args.repeat,
+                                           args.warmup)
                 rows.append(dict(model=size, input=side, pytorch_ms=t_pt * 1e3,
                                  onnxruntime_ms=t_ort * 1e3, ratio=t_ort / t_pt))
                 print(f'{size:>5} {side}: PyTorch {t_pt * 1e3:.1f} ms, ONNX Runtime '

@@ -10,7 +10,6 @@ Examples:
     python tools/analysis/eval_results.py CONFIG work_dirs/run/results.pkl \\
         --format-only --outfile-prefix work_dirs/run/submission
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -18,12 +17,11 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.fileio import load
 
+from yolox_kpt.utils.cli import tool_parser
+
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='the config the predictions were made with')
     parser.add_argument('results', help='results.pkl from tools/test.py --out')
     parser.add_argument('--split', choices=['test', 'val'], default='test',

@@ -137,6 +137,21 @@ class YOLOXKptHead(YOLOXHead):
         return priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis
 
     # --------------------------------------------------------------- inference
+    def decode_all(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                   objectnesses: List[Tensor], kpt_offsets: List[Tensor],
+                   kpt_vis: List[Tensor]) -> Tuple[Tensor, ...]:
+        """Every prior of the batch decoded (shared by ``predict_by_feat`` and the export).
+
+        Returns:
+            tuple: ``bboxes`` (B, P, 4) in input pixels, class scores (B, P, C) and
+            objectness (B, P) after sigmoid, ``keypoints`` (B, P, K, 2) in input pixels,
+            keypoint scores (B, P, K).
+        """
+        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
+            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
+        return (self._bbox_decode(priors, flat_bbox_preds), flat_cls.sigmoid(),
+                flat_obj.sigmoid(), self._kpt_decode(priors, flat_kpt_off), flat_vis.sigmoid())
+
     def predict_by_feat(self,
                         cls_scores: List[Tensor],
                         bbox_preds: List[Tensor],
@@ -155,12 +170,8 @@ class YOLOXKptHead(YOLOXHead):
             does not own are 0. With ``rescale``, coordinates are in the original image.
         """
         cfg = self.test_cfg if cfg is None else cfg
-        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
-            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
-        flat_cls, flat_obj = flat_cls.sigmoid(), flat_obj.sigmoid()
-        flat_bboxes = self._bbox_decode(priors, flat_bbox_preds)
-        flat_kpts = self._kpt_decode(priors, flat_kpt_off)
-        flat_kpt_scores = flat_vis.sigmoid()
+        flat_bboxes, flat_cls, flat_obj, flat_kpts, flat_kpt_scores = self.decode_all(
+            cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
 
         result_list = []
         for img_id, img_meta in enumerate(batch_img_metas):

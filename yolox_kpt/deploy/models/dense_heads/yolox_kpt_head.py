@@ -70,14 +70,11 @@ def yolox_kpt_head__predict_by_feat(self,
     ctx = FUNCTION_REWRITER.get_context()
     deploy_cfg = ctx.cfg
     cfg = self.test_cfg if cfg is None else cfg
-    priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
-        self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
-    bboxes = self._bbox_decode(priors, flat_bbox_preds)
-    cls = flat_cls.sigmoid()
+    bboxes, cls, obj, kpts, kpt_scores = self.decode_all(cls_scores, bbox_preds, objectnesses,
+                                                         kpt_offsets, kpt_vis)
     best = cls.max(-1, keepdim=True)[0]
-    scores = torch.where(cls >= best, cls, torch.zeros_like(cls)) * flat_obj.sigmoid()[..., None]
-    keypoints = torch.cat([self._kpt_decode(priors, flat_kpt_off),
-                           flat_vis.sigmoid()[..., None]], dim=-1)
+    scores = torch.where(cls >= best, cls, torch.zeros_like(cls)) * obj[..., None]
+    keypoints = torch.cat([kpts, kpt_scores[..., None]], dim=-1)
     if not with_nms:
         return bboxes, scores, keypoints
 
