@@ -206,6 +206,44 @@ def patch_cpu_distributed() -> None:
     MMDistributedDataParallel.__init__ = ddp_init
 
 
+# ---------------------------------------------------------------------------------------
+# 4. Atomic local writes.
+#
+# Upstream: mmengine 0.10.7's ``LocalBackend.put`` (mmengine/fileio/backends/local_backend.py)
+# opens the destination with 'wb' and writes into it, so a process killed while saving a
+# checkpoint leaves a truncated ``epoch_N.pth`` under its final name. Here the bytes go to a
+# temporary file in the same folder, are flushed to disk, and are renamed over the
+# destination (``os.replace`` is atomic on POSIX): a reader sees the old file or the whole
+# new one, never half of it. (The hook side, deleting old checkpoints only after the new one
+# is complete, is ``AtomicCheckpointHook``.)
+# ---------------------------------------------------------------------------------------
+
+
+def atomic_write_bytes(data: bytes, filepath: str) -> None:
+    """Write ``data`` to ``filepath`` so that it is never seen half-written."""
+    folder = os.path.dirname(os.path.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f'.{os.path.basename(filepath)}.tmp{os.getpid()}')
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def patch_atomic_local_writes() -> None:
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    def put(self, obj: bytes, filepath) -> None:
+        atomic_write_bytes(obj, str(filepath))
+
+    LocalBackend.put = put
+
+
 _APPLIED: Dict[str, bool] = {}
 
 
@@ -217,3 +255,6 @@ def apply_all() -> None:
     if not _APPLIED.get('cpu_distributed'):
         patch_cpu_distributed()
         _APPLIED['cpu_distributed'] = True
+    if not _APPLIED.get('atomic_writes'):
+        patch_atomic_local_writes()
+        _APPLIED['atomic_writes'] = True

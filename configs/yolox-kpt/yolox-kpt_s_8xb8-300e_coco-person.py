@@ -96,5 +96,7 @@ custom_hooks = [
     dict(type='SafeCheckpointHook'),
     dict(type='KeypointLayoutCheckHook'),
 ]
-default_hooks = dict(checkpoint=dict(save_best='coco/kpt_AP', rule='greater'))
+# AtomicCheckpointHook: write, point last_checkpoint at it, then delete old ones (see its doc)
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook', save_best='coco/kpt_AP', rule='greater'))
 visualizer = dict(type='DetLocalVisualizer')

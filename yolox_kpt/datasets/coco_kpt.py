@@ -1,5 +1,9 @@
 """COCO keypoint dataset with per-class keypoint sets."""
+import contextlib
 import copy
+import io
+import json
+import os
 from collections import Counter
 from typing import List, Optional
 
@@ -10,6 +14,10 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 
 from ..keypoint_layout import KeypointLayout, KeypointLayoutError
+
+
+# JPEG, PNG, BMP, GIF, TIFF (both byte orders); WebP is 'RIFF....WEBP'.
+_IMAGE_MAGIC = (b'\xff\xd8\xff', b'\x89PNG', b'BM', b'GIF8', b'II*\x00', b'MM\x00*', b'RIFF')
 
 
 class KeypointAnnotationError(ValueError):
@@ -28,10 +36,14 @@ class CocoKptDataset(CocoDataset):
 
     Rules (each counted and logged once per file):
 
-    * error, raised when the dataset is built, naming file, image id and annotation id: a
-      keypoint list whose length is not 3 x K of its category, a NaN/inf coordinate, v not
-      in {0, 1, 2}, a class of ``classes`` missing from the file, file keypoint names that
-      disagree with ``keypoint_layout``;
+    * error, raised when the dataset is built, naming file, image id and annotation id: an
+      empty or non-JSON file, one without images/annotations/categories, an image id or file
+      name listed twice, an annotation whose image or category is not in the file, a box
+      that is not 4 finite numbers, a keypoint list whose length is not 3 x K of its
+      category (so keypoints on a class that has none), a NaN/inf coordinate, v not in
+      {0, 1, 2}, an annotation id used twice, a class of ``classes`` missing from the file,
+      file keypoint names that disagree with ``keypoint_layout``, and (``check_images``)
+      an image file that is missing, empty or not an image;
     * labelled keypoints (v > 0) outside ``[0, width] x [0, height]``: set to v = 0;
     * boxes of zero area, or outside the image, and annotations with ``ignore``: skipped;
     * crowd annotations (``iscrowd=1``): kept as ignored regions (mmdet's rule), their
@@ -50,6 +62,9 @@ class CocoKptDataset(CocoDataset):
             may be passed on their own.
         sigmas (dict, optional): OKS sigma per keypoint name (non-COCO names need one).
         flip_pairs (list, optional): pairs of keypoint names swapped by a horizontal flip.
+        check_images (bool): At build time, check that every image file exists and starts
+            like a JPEG/PNG/BMP/GIF/WebP/TIFF (a few bytes each, local files only), so a bad
+            file is an error now rather than a crash mid-epoch. Default True.
         **kwargs: as for ``CocoDataset``; ``metainfo=dict(classes=...)`` picks classes.
     """
 
@@ -60,7 +75,9 @@ class CocoKptDataset(CocoDataset):
                  keypoint_layout: Optional[dict] = None,
                  sigmas: Optional[dict] = None,
                  flip_pairs: Optional[list] = None,
+                 check_images: bool = True,
                  **kwargs) -> None:
+        self.check_images = check_images
         self._layout_cfg = copy.deepcopy(dict(keypoint_layout)) if keypoint_layout else None
         self._sigmas = sigmas
         self._flip_pairs = flip_pairs
@@ -81,7 +98,7 @@ class CocoKptDataset(CocoDataset):
     # ----------------------------------------------------------------- loading
     def load_data_list(self) -> List[dict]:
         with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
-            coco = self.COCOAPI(local_path)
+            coco = self._load_coco(local_path)
         layout = self._build_layout(coco.dataset.get('categories', []))
         self._metainfo['keypoint_layout'] = layout.to_config()
         self.layout = layout
@@ -99,6 +116,7 @@ class CocoKptDataset(CocoDataset):
 
         data_list = []
         ann_ids_seen = set()
+        self._check_references(coco.dataset)
         for img_id in coco.get_img_ids():
             raw_img_info = coco.load_imgs([img_id])[0]
             raw_img_info['img_id'] = img_id
@@ -114,6 +132,71 @@ class CocoKptDataset(CocoDataset):
                                           raw_img_info=raw_img_info)))
         self._log_counts(len(data_list))
         return data_list
+
+    def _load_coco(self, local_path: str):
+        """The file through mmdet's COCO API, or an error that names it."""
+        if os.path.getsize(local_path) == 0:
+            raise KeypointAnnotationError(f'{self.ann_file}: the file is empty')
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                coco = self.COCOAPI(local_path)
+        except json.JSONDecodeError as e:
+            raise KeypointAnnotationError(f'{self.ann_file}: not a JSON file ({e})') from e
+        missing = [k for k in ('images', 'annotations', 'categories')
+                   if not isinstance(coco.dataset.get(k), list)]
+        if missing:
+            raise KeypointAnnotationError(
+                f'{self.ann_file}: a COCO file needs the lists {missing} (test-set files '
+                'without labels still need "annotations": [])')
+        return coco
+
+    def _check_references(self, dataset: dict) -> None:
+        """Every image once, every annotation on a known image and category, sane boxes:
+        pycocotools would silently drop or overwrite what breaks these."""
+        seen_ids, seen_names = {}, {}
+        for img in dataset['images']:
+            if img['id'] in seen_ids:
+                raise KeypointAnnotationError(
+                    f"{self.ann_file}: image id {img['id']} is listed twice "
+                    f"({seen_ids[img['id']]!r} and {img.get('file_name')!r})")
+            if img.get('file_name') in seen_names:
+                raise KeypointAnnotationError(
+                    f"{self.ann_file}: image file {img.get('file_name')!r} is listed twice, "
+                    f"as image ids {seen_names[img.get('file_name')]} and {img['id']}")
+            seen_ids[img['id']] = img.get('file_name')
+            seen_names[img.get('file_name')] = img['id']
+        cat_ids = {c['id'] for c in dataset['categories']}
+        for ann in dataset['annotations']:
+            where = (f"{self.ann_file}: annotation id {ann.get('id')} (image id "
+                     f"{ann.get('image_id')})")
+            if ann.get('image_id') not in seen_ids:
+                raise KeypointAnnotationError(f'{where}: its image is not in "images"')
+            if ann.get('category_id') not in cat_ids:
+                raise KeypointAnnotationError(
+                    f"{where}: category id {ann.get('category_id')} is not in \"categories\"")
+            box = ann.get('bbox')
+            try:
+                ok = len(box) == 4 and np.all(np.isfinite(np.asarray(box, dtype=np.float64)))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise KeypointAnnotationError(
+                    f'{where}: bbox must be 4 finite numbers [x, y, w, h], got {box}')
+
+    def _check_image_file(self, data_info: dict) -> None:
+        """A local image that exists and looks like an image, or an error naming it."""
+        path = data_info['img_path']
+        where = f"{self.ann_file}: image id {data_info['img_id']}"
+        if self.backend_args is not None or '://' in str(path):
+            return
+        if not os.path.isfile(path):
+            raise KeypointAnnotationError(f'{where}: image file {path} does not exist')
+        with open(path, 'rb') as f:
+            head = f.read(12)
+        if not head.startswith(_IMAGE_MAGIC) and head[8:12] != b'WEBP':
+            raise KeypointAnnotationError(
+                f'{where}: {path} is not a readable image (empty or not JPEG/PNG/BMP/GIF/'
+                'WebP/TIFF)')
 
     def _build_layout(self, categories: List[dict]) -> KeypointLayout:
         classes = tuple(self.metainfo['classes'])
@@ -170,6 +253,8 @@ class CocoKptDataset(CocoDataset):
                 continue
             if ann.get('iscrowd', False):
                 self._counts['crowd regions (kept as ignored)'] += 1
+                if any(ann.get('keypoints') or []):
+                    self._counts['crowd regions with keypoints (keypoints unused)'] += 1
             usable.append((ann, kpts))
         data_info = super().parse_data_info(
             dict(raw_img_info=img_info, raw_ann_info=[a for a, _ in usable]))
@@ -182,6 +267,8 @@ class CocoKptDataset(CocoDataset):
         if not usable:
             self._counts['images without annotations'] += 1
         data_info['flip_indices'] = self.layout.flip_indices
+        if self.check_images:
+            self._check_image_file(data_info)
         return data_info
 
     def _check_keypoints(self, ann: dict, img_info: dict) -> np.ndarray:

@@ -1,3 +1,3 @@
-from .hooks import KeypointLayoutCheckHook, SafeCheckpointHook
+from .hooks import AtomicCheckpointHook, KeypointLayoutCheckHook, SafeCheckpointHook
 
-__all__ = ['KeypointLayoutCheckHook', 'SafeCheckpointHook']
+__all__ = ['AtomicCheckpointHook', 'KeypointLayoutCheckHook', 'SafeCheckpointHook']

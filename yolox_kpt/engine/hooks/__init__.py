@@ -1,4 +1,5 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .keypoint_layout_check_hook import KeypointLayoutCheckHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['KeypointLayoutCheckHook', 'SafeCheckpointHook']
+__all__ = ['AtomicCheckpointHook', 'KeypointLayoutCheckHook', 'SafeCheckpointHook']
