@@ -295,7 +295,8 @@ class CocoKptMetric(BaseMetric):
         tp, fp, fn = (int(counts[k].sum()) for k in ('TP', 'FP', 'FN'))
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
-        metrics.update(TP=tp, FP=fp, FN=fn, precision=p, recall=r,
+        # Counts as floats: mmengine's JSON scalar log writes Python ints as null.
+        metrics.update(TP=float(tp), FP=float(fp), FN=float(fn), precision=p, recall=r,
                        F1=2 * p * r / (p + r) if p + r else 0.0)
         count_rows = [['class', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1']]
         for label, cls_name in enumerate(layout.classes):
@@ -303,9 +304,8 @@ class CocoKptMetric(BaseMetric):
             for key, name in (('TP', 'TP'), ('FP', 'FP'), ('FN', 'FN'), ('P', 'precision'),
                               ('R', 'recall'), ('F1', 'F1')):
                 value = counts[key][label]
-                metrics[f'{name}_{cls_name}'] = (int(value) if key in ('TP', 'FP', 'FN')
-                                                 else float(value))
-                row.append(_fmt(metrics[f'{name}_{cls_name}']))
+                metrics[f'{name}_{cls_name}'] = float(value)
+                row.append(str(int(value)) if key in ('TP', 'FP', 'FN') else _fmt(value))
             count_rows.append(row)
         tables.append((f'Detections at score >= {self.score_thr:g}, box IoU >= '
                        f'{self.iou_thr:g}', count_rows))

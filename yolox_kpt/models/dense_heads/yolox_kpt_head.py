@@ -294,7 +294,9 @@ class YOLOXKptHead(YOLOXHead):
             bbox_targets (Tensor): (Npos, 4) assigned ground-truth boxes (OKS scale).
 
         Returns:
-            dict[str, Tensor]: finite even with no positive or no labelled keypoint.
+            dict[str, Tensor]: finite even with no positive or no labelled keypoint. Each is
+            normalised by its count averaged over processes (``reduce_mean``, as YOLOX's box
+            losses), so N processes train like one with N times the batch.
         """
         owned = kpt_owned.to(pred_vis.dtype)
         labelled = owned * (kpt_visible > 0).to(pred_vis.dtype)
@@ -304,18 +306,19 @@ class YOLOXKptHead(YOLOXHead):
             areas = (bbox_targets[:, 2] - bbox_targets[:, 0]) * (bbox_targets[:, 3] -
                                                                    bbox_targets[:, 1])
             losses['loss_kpt_oks'] = self.loss_kpt_oks(
-                pred_kpts, kpt_targets, labelled, areas, self.kpt_sigmas) + zero
+                pred_kpts, kpt_targets, labelled, areas, self.kpt_sigmas,
+                avg_factor=_global_count(labelled.sum(-1) > 0)) + zero
         if self.loss_kpt_l1 is not None:
             strides = priors[:, None, 2:]
             pred_off = (pred_kpts - priors[:, None, :2]) / strides
             target_off = (kpt_targets - priors[:, None, :2]) / strides
             weight = labelled[..., None].expand_as(pred_off)
             losses['loss_kpt_l1'] = self.loss_kpt_l1(
-                pred_off, target_off, weight, avg_factor=max(float(weight.sum()), 1.0)) + zero
+                pred_off, target_off, weight, avg_factor=_global_count(weight)) + zero
         if self.loss_kpt_vis is not None:
             losses['loss_kpt_vis'] = self.loss_kpt_vis(
                 pred_vis, (kpt_visible > 0).to(pred_vis.dtype), owned,
-                avg_factor=max(float(owned.sum()), 1.0)) + zero
+                avg_factor=_global_count(owned)) + zero
         return losses
 
     @torch.no_grad()
@@ -386,3 +389,8 @@ class YOLOXKptHead(YOLOXHead):
         kpt_owned = self.class_slot_mask[gt_instances.labels[gt_inds]]
         return (foreground_mask, cls_target, obj_target, bbox_target, l1_target, kpt_target,
                 kpt_visible, kpt_owned, num_pos)
+
+
+def _global_count(mask: Tensor) -> float:
+    """Number of non-zero entries, averaged over distributed processes, at least 1."""
+    return max(float(reduce_mean(mask.detach().float().sum())), 1.0)
