@@ -23,10 +23,10 @@ HEAD_ARGS = dict(num_classes=4, in_channels=8, feat_channels=8, stacked_convs=1,
                                      max_per_img=100))
 
 
-def build_pair(seed=0):
+def build_pair(seed=0, **kpt_args):
     torch.manual_seed(seed)
     kpt_head = YOLOXKptHead(keypoint_layout=LAYOUT, loss_kpt_l1=dict(type='L1Loss'),
-                            **copy.deepcopy(HEAD_ARGS))
+                            **kpt_args, **copy.deepcopy(HEAD_ARGS))
     kpt_head.init_weights()
     # Scores near 0.25 instead of YOLOX's 1e-4 prior, so random weights give detections.
     for conv in (*kpt_head.multi_level_conv_cls, *kpt_head.multi_level_conv_obj):
@@ -60,9 +60,9 @@ def gt(num=3, seed=0, visible=2.):
                         keypoints_visible=torch.full((num, 6), visible))
 
 
-@pytest.mark.parametrize('rescale', [True, False])
-def test_predictions_equal_stock_yolox(rescale):
-    kpt_head, stock = build_pair()
+@pytest.mark.parametrize('rescale,kpt_feat', [(True, 'own'), (False, 'own'), (True, 'reg')])
+def test_predictions_equal_stock_yolox(rescale, kpt_feat):
+    kpt_head, stock = build_pair(kpt_feat=kpt_feat)
     x = feats()
     with torch.no_grad():
         ours = kpt_head.predict_by_feat(*kpt_head(x), batch_img_metas=metas(),
@@ -127,7 +127,8 @@ def test_keypoint_decode_is_offset_times_stride_plus_prior():
     torch.testing.assert_close(kpts[0, 0, 1], torch.tensor([16., 8.]))
 
 
-@pytest.mark.parametrize('case', ['no_gt', 'all_invisible', 'no_kpt_classes', 'normal'])
+@pytest.mark.parametrize('case', ['no_gt', 'all_invisible', 'no_kpt_classes', 'normal',
+                                  'tiny_boxes', 'far_keypoints'])
 def test_losses_finite_and_backward(case):
     kpt_head, _ = build_pair()
     kpt_head.train()
@@ -141,6 +142,17 @@ def test_losses_finite_and_backward(case):
         gts = [gt(3, 0), gt(2, 1)]
         for g in gts:
             g.labels = torch.full_like(g.labels, 2)  # pedestrians own no keypoint
+    elif case == 'tiny_boxes':
+        # sub-pixel boxes: OKS area ~1e-2 px^2, the scale division must not overflow
+        gts = [gt(3, 0), gt(2, 1)]
+        for g in gts:
+            g.bboxes[:, 2:] = g.bboxes[:, :2] + 0.1
+            g.keypoints = g.bboxes[:, None, :2].repeat(1, 6, 1) + 0.05
+    elif case == 'far_keypoints':
+        # labelled keypoints 10^4 px away from their box (bad labels that passed as numbers)
+        gts = [gt(3, 0), gt(2, 1)]
+        for g in gts:
+            g.keypoints = g.keypoints + 1e4
     else:
         gts = [gt(3, 0), gt(2, 1)]
     losses = kpt_head.loss_by_feat(*kpt_head(feats()), gts, metas())
@@ -150,7 +162,7 @@ def test_losses_finite_and_backward(case):
     grad = kpt_head.multi_level_conv_kpt[0].weight.grad
     assert grad is not None and torch.isfinite(grad).all()
     kpt_losses = [losses[k] for k in ('loss_kpt_oks', 'loss_kpt_l1')]
-    if case == 'normal':
+    if case in ('normal', 'tiny_boxes', 'far_keypoints'):
         assert all(v > 0 for v in kpt_losses)
     else:
         assert all(v == 0 for v in kpt_losses)
@@ -185,3 +197,19 @@ def test_layout_and_num_classes_must_agree():
     args['num_classes'] = 3
     with pytest.raises(ValueError, match='num_classes=3'):
         YOLOXKptHead(keypoint_layout=LAYOUT, **args)
+
+
+def test_light_branch_reads_the_box_features():
+    """kpt_feat='reg': no keypoint conv stack; keypoint losses train the box branch's stack
+    too (it is shared), and nothing else of the stock head changes."""
+    own, _ = build_pair()
+    light, _ = build_pair(kpt_feat='reg')
+    assert len(light.multi_level_kpt_convs[0]) == 0 and len(own.multi_level_kpt_convs[0]) == 1
+    params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert params(light) < params(own)
+    light.train()
+    losses = light.loss_by_feat(*light(feats()), [gt(3, 0), gt(2, 1)], metas())
+    losses['loss_kpt_oks'].backward()
+    reg_grads = [convs[0].conv.weight.grad for convs in light.multi_level_reg_convs]
+    assert sum(g.abs().sum() for g in reg_grads if g is not None) > 0
+    assert all(convs[0].conv.weight.grad is None for convs in light.multi_level_cls_convs)

@@ -19,9 +19,13 @@ from ...keypoint_layout import KeypointLayout
 class YOLOXKptHead(YOLOXHead):
     """``YOLOXHead`` plus, per FPN level, a keypoint branch.
 
-    The branch is its own conv stack (so classification, box and objectness outputs are
-    exactly stock YOLOX's, and a stock YOLOX checkpoint loads with only the keypoint layers
-    missing) ending in two 1x1 convs: offsets (K_total x 2) and visibility logits (K_total).
+    The branch (``kpt_feat='own'``, default) is its own conv stack on the level's feature,
+    as MMPose's YOLOX-Pose; with ``kpt_feat='reg'`` it continues from the box branch's
+    features instead (``kpt_stacked_convs=0``: only two 1x1 convs, the light option whose
+    cost and accuracy the benchmark and README report). Either way classification, box and
+    objectness outputs are exactly stock YOLOX's, and a stock YOLOX checkpoint loads with
+    only the keypoint layers missing. The branch ends in two 1x1 convs: offsets
+    (K_total x 2) and visibility logits (K_total).
     A keypoint decodes as ``offset * stride + prior``, the way YOLOX decodes box centres.
 
     Each class owns a list of keypoint slots (``keypoint_layout``); only those slots get
@@ -32,7 +36,9 @@ class YOLOXKptHead(YOLOXHead):
             (see :class:`~yolox_kpt.keypoint_layout.KeypointLayout`); the dataset checks
             its file against the same dict.
         kpt_stacked_convs (int, optional): Convs in the keypoint stack. Default: as
-            ``stacked_convs``.
+            ``stacked_convs`` for ``kpt_feat='own'``, 0 for ``'reg'``.
+        kpt_feat (str): What the keypoint stack reads: 'own' (the level's feature) or 'reg'
+            (the output of the box branch's stack, shared).
         loss_kpt_oks (dict, optional): OKS loss config (``OKSLoss``); None disables it.
         loss_kpt_l1 (dict, optional): L1 loss on offsets in stride units; None disables.
         loss_kpt_vis (dict, optional): Visibility BCE; target is "labelled" (v > 0).
@@ -43,6 +49,7 @@ class YOLOXKptHead(YOLOXHead):
                  *args,
                  keypoint_layout: ConfigType,
                  kpt_stacked_convs: Optional[int] = None,
+                 kpt_feat: str = 'own',
                  loss_kpt_oks: OptConfigType = dict(type='OKSLoss', loss_weight=10.0),
                  loss_kpt_l1: OptConfigType = None,
                  loss_kpt_vis: OptConfigType = dict(
@@ -57,6 +64,11 @@ class YOLOXKptHead(YOLOXHead):
                 f"num_classes={kwargs['num_classes']} but keypoint_layout has "
                 f'{self.layout.num_classes} classes {self.layout.classes}')
         self.num_keypoints = self.layout.num_keypoints
+        if kpt_feat not in ('own', 'reg'):
+            raise ValueError(f"kpt_feat must be 'own' or 'reg', got {kpt_feat!r}")
+        self.kpt_feat = kpt_feat
+        if kpt_stacked_convs is None and kpt_feat == 'reg':
+            kpt_stacked_convs = 0
         self.kpt_stacked_convs = kpt_stacked_convs
         super().__init__(*args, **kwargs)
         self.loss_kpt_oks = MODELS.build(loss_kpt_oks) if loss_kpt_oks else None
@@ -95,18 +107,23 @@ class YOLOXKptHead(YOLOXHead):
             ``objectnesses`` (B, 1, H, W), ``kpt_offsets`` (B, 2K, H, W) as (x0, y0, x1, ...),
             ``kpt_vis`` (B, K, H, W); each a list over levels.
         """
-        cls_scores, bbox_preds, objectnesses = super().forward(x)
-        kpt_offsets, kpt_vis = multi_apply(self._forward_kpt_single, x,
-                                           self.multi_level_kpt_convs,
-                                           self.multi_level_conv_kpt,
-                                           self.multi_level_conv_kpt_vis)
-        return cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis
+        return multi_apply(self._forward_single_kpt, x, self.multi_level_cls_convs,
+                           self.multi_level_reg_convs, self.multi_level_conv_cls,
+                           self.multi_level_conv_reg, self.multi_level_conv_obj,
+                           self.multi_level_kpt_convs, self.multi_level_conv_kpt,
+                           self.multi_level_conv_kpt_vis)
 
-    @staticmethod
-    def _forward_kpt_single(x: Tensor, kpt_convs: nn.Module, conv_kpt: nn.Module,
-                            conv_kpt_vis: nn.Module) -> Tuple[Tensor, Tensor]:
-        feat = kpt_convs(x)
-        return conv_kpt(feat), conv_kpt_vis(feat)
+    def _forward_single_kpt(self, x: Tensor, cls_convs: nn.Module, reg_convs: nn.Module,
+                            conv_cls: nn.Module, conv_reg: nn.Module, conv_obj: nn.Module,
+                            kpt_convs: nn.Module, conv_kpt: nn.Module,
+                            conv_kpt_vis: nn.Module) -> Tuple[Tensor, ...]:
+        """``YOLOXHead.forward_single`` (same layers, same order) plus the keypoint branch,
+        which reads ``x`` or the box branch's features."""
+        cls_feat = cls_convs(x)
+        reg_feat = reg_convs(x)
+        kpt_feat = kpt_convs(reg_feat if self.kpt_feat == 'reg' else x)
+        return (conv_cls(cls_feat), conv_reg(reg_feat), conv_obj(reg_feat), conv_kpt(kpt_feat),
+                conv_kpt_vis(kpt_feat))
 
     # ----------------------------------------------------------------- helpers
     def _flatten(self, preds: Sequence[Tensor], channels: int) -> Tensor:
