@@ -31,3 +31,24 @@ def test_benchmark_export_tiny(tmp_path):
         '--warmup', '0', '--out', str(out))
     rows = json.loads(out.read_text())['rows']
     assert len(rows) == 1 and rows[0]['model'] == 'nano' and rows[0]['onnxruntime_ms'] > 0
+
+
+def test_benchmark_suite_tiny(tmp_path):
+    """Every part of tools/analysis/benchmark.py at tiny sizes (no peer: no ultralytics)."""
+    out = tmp_path / 'bench.json'
+    stdout = run('benchmark.py', '--sizes', 'nano', '--inputs', '160', '--repeat', '1',
+                 '--warmup', '0', '--batch-size', '1', '--train-input', '160',
+                 '--pipeline-images', '6', '--parts', 'model', 'train', 'pipeline',
+                 'postprocess', 'memory', '--out', str(out))
+    record = json.loads(out.read_text())
+    results = record['results']
+    assert {r['variant'] for r in results['model']} == {'stock', 'kpt', 'light'}
+    model = {r['variant']: r for r in results['model']}
+    # the keypoint branch costs something, the light one less, stock nothing
+    assert model['stock']['gflops'] < model['light']['gflops'] < model['kpt']['gflops']
+    assert model['stock']['mparams'] < model['light']['mparams'] < model['kpt']['mparams']
+    assert len(results['train']) == 3 and len(results['memory']) == 6
+    assert {r['variant'] for r in results['pipeline']} == {'stock', 'kpt'}
+    post = {r['variant']: r for r in results['postprocess']}
+    assert post['kpt']['detections'] <= 100 < post['stock']['detections']
+    assert '== targets' in stdout and record['checks']

@@ -157,7 +157,8 @@ class YOLOXKptHead(YOLOXHead):
     def decode_all(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                    objectnesses: List[Tensor], kpt_offsets: List[Tensor],
                    kpt_vis: List[Tensor]) -> Tuple[Tensor, ...]:
-        """Every prior of the batch decoded (shared by ``predict_by_feat`` and the export).
+        """Every prior of the batch decoded, for the export (``predict_by_feat`` decodes
+        keypoints of the candidates above the score threshold only).
 
         Returns:
             tuple: ``bboxes`` (B, P, 4) in input pixels, class scores (B, P, C) and
@@ -187,45 +188,37 @@ class YOLOXKptHead(YOLOXHead):
             does not own are 0. With ``rescale``, coordinates are in the original image.
         """
         cfg = self.test_cfg if cfg is None else cfg
-        flat_bboxes, flat_cls, flat_obj, flat_kpts, flat_kpt_scores = self.decode_all(
-            cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
+        priors = self._flat_priors(cls_scores)
+        flat_cls = self._flatten(cls_scores, self.cls_out_channels).sigmoid()
+        flat_obj = self._flatten(objectnesses, 1)[..., 0].sigmoid()
+        flat_bboxes = self._bbox_decode(priors, self._flatten(bbox_preds, 4))
+        # Keypoints are decoded for the final detections only (after NMS): decoding every
+        # prior's K_total points doubled the post-processing time. (B, C, P) views, no copy.
+        kpt_off = torch.cat([k.flatten(2) for k in kpt_offsets], 2)
+        kpt_vis = torch.cat([v.flatten(2) for v in kpt_vis], 2)
 
         result_list = []
         for img_id, img_meta in enumerate(batch_img_metas):
             max_scores, labels = torch.max(flat_cls[img_id], 1)
-            valid_mask = flat_obj[img_id] * max_scores >= cfg.score_thr
-            results = InstanceData(
-                bboxes=flat_bboxes[img_id][valid_mask],
-                scores=max_scores[valid_mask] * flat_obj[img_id][valid_mask],
-                labels=labels[valid_mask],
-                keypoints=flat_kpts[img_id][valid_mask],
-                keypoint_scores=flat_kpt_scores[img_id][valid_mask])
-            results = self._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
-            owned = self.class_slot_mask[results.labels].to(results.keypoints.dtype)
-            results.keypoints = results.keypoints * owned[..., None]
-            results.keypoint_scores = results.keypoint_scores * owned
+            valid = (flat_obj[img_id] * max_scores >= cfg.score_thr).nonzero()[:, 0]
+            results = InstanceData(bboxes=flat_bboxes[img_id][valid],
+                                   scores=max_scores[valid] * flat_obj[img_id][valid],
+                                   labels=labels[valid], prior_inds=valid)
+            # stock YOLOX post-processing (rescale, class-aware NMS) carries prior_inds
+            results = super()._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
+            # mmdet's YOLOX ignores max_per_img; other mmdet heads and the export honour it
+            if with_nms and cfg.get('max_per_img', -1) > 0:
+                results = results[:cfg.max_per_img]
+            inds = results.prior_inds
+            del results.prior_inds
+            keypoints = self._kpt_decode(priors[inds], kpt_off[img_id][:, inds].T)
+            if rescale:
+                keypoints = keypoints / keypoints.new_tensor(img_meta['scale_factor'])
+            owned = self.class_slot_mask[results.labels].to(keypoints.dtype)
+            results.keypoints = keypoints * owned[..., None]
+            results.keypoint_scores = kpt_vis[img_id][:, inds].T.sigmoid() * owned
             result_list.append(results)
         return result_list
-
-    def _bbox_post_process(self,
-                           results: InstanceData,
-                           cfg: ConfigDict,
-                           rescale: bool = False,
-                           with_nms: bool = True,
-                           img_meta: Optional[dict] = None) -> InstanceData:
-        """Stock post-processing; keypoints are rescaled like boxes and kept by NMS's
-        indices (``InstanceData`` indexing carries every field); then at most
-        ``cfg.max_per_img`` detections."""
-        if rescale and 'keypoints' in results:
-            assert img_meta.get('scale_factor') is not None
-            results.keypoints = results.keypoints / results.keypoints.new_tensor(
-                img_meta['scale_factor'])
-        results = super()._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
-        # mmdet's YOLOX ignores max_per_img; other mmdet heads and the export honour it
-        # (NMS output is sorted by score).
-        if with_nms and cfg.get('max_per_img', -1) > 0:
-            results = results[:cfg.max_per_img]
-        return results
 
     # -------------------------------------------------------------------- loss
     def loss_by_feat(self,
