@@ -71,6 +71,9 @@ class YOLOXKptHead(YOLOXHead):
             kpt_stacked_convs = 0
         self.kpt_stacked_convs = kpt_stacked_convs
         super().__init__(*args, **kwargs)
+        if self.test_cfg is not None and self.test_cfg.get('max_per_img', -1) > 0:
+            # NMS stops at max_per_img itself (mmcv's nms max_num): cheaper than a slice after
+            self.test_cfg.nms.setdefault('max_num', self.test_cfg.max_per_img)
         self.loss_kpt_oks = MODELS.build(loss_kpt_oks) if loss_kpt_oks else None
         self.loss_kpt_l1 = MODELS.build(loss_kpt_l1) if loss_kpt_l1 else None
         self.loss_kpt_vis = MODELS.build(loss_kpt_vis) if loss_kpt_vis else None
@@ -193,9 +196,8 @@ class YOLOXKptHead(YOLOXHead):
         flat_obj = self._flatten(objectnesses, 1)[..., 0].sigmoid()
         flat_bboxes = self._bbox_decode(priors, self._flatten(bbox_preds, 4))
         # Keypoints are decoded for the final detections only (after NMS): decoding every
-        # prior's K_total points doubled the post-processing time. (B, C, P) views, no copy.
-        kpt_off = torch.cat([k.flatten(2) for k in kpt_offsets], 2)
-        kpt_vis = torch.cat([v.flatten(2) for v in kpt_vis], 2)
+        # prior's K_total points doubled the post-processing time.
+        level_ends = torch.tensor([o.shape[2] * o.shape[3] for o in kpt_offsets]).cumsum(0)
 
         result_list = []
         for img_id, img_meta in enumerate(batch_img_metas):
@@ -207,16 +209,17 @@ class YOLOXKptHead(YOLOXHead):
             # stock YOLOX post-processing (rescale, class-aware NMS) carries prior_inds
             results = super()._bbox_post_process(results, cfg, rescale, with_nms, img_meta)
             # mmdet's YOLOX ignores max_per_img; other mmdet heads and the export honour it
-            if with_nms and cfg.get('max_per_img', -1) > 0:
+            if with_nms and 0 < cfg.get('max_per_img', -1) < len(results):
                 results = results[:cfg.max_per_img]
             inds = results.prior_inds
             del results.prior_inds
-            keypoints = self._kpt_decode(priors[inds], kpt_off[img_id][:, inds].T)
+            offsets, vis = _gather_priors((kpt_offsets, kpt_vis), img_id, inds, level_ends)
+            keypoints = self._kpt_decode(priors[inds], offsets)
             if rescale:
                 keypoints = keypoints / keypoints.new_tensor(img_meta['scale_factor'])
             owned = self.class_slot_mask[results.labels].to(keypoints.dtype)
             results.keypoints = keypoints * owned[..., None]
-            results.keypoint_scores = kpt_vis[img_id][:, inds].T.sigmoid() * owned
+            results.keypoint_scores = vis.sigmoid() * owned
             result_list.append(results)
         return result_list
 
@@ -404,3 +407,19 @@ class YOLOXKptHead(YOLOXHead):
 def _global_count(mask: Tensor) -> float:
     """Number of non-zero entries, averaged over distributed processes, at least 1."""
     return max(float(reduce_mean(mask.detach().float().sum())), 1.0)
+
+
+def _gather_priors(map_lists: Sequence[Sequence[Tensor]], img_id: int, inds: Tensor,
+                   level_ends: Tensor) -> List[Tensor]:
+    """For each list of per-level (B, C, H, W) maps, the (N, C) values at the flat prior
+    indices ``inds``, without flattening whole maps (one pass over the levels for all)."""
+    outs = [maps[0].new_empty((len(inds), maps[0].shape[1])) for maps in map_lists]
+    level = torch.bucketize(inds, level_ends.to(inds.device), right=True)
+    start = 0
+    for i, end in enumerate(level_ends.tolist()):
+        sel = level == i
+        local = inds[sel] - start
+        for out, maps in zip(outs, map_lists):
+            out[sel] = maps[i][img_id].flatten(1)[:, local].T
+        start = end
+    return outs
