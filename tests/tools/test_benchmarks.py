@@ -42,12 +42,14 @@ def test_benchmark_suite_tiny(tmp_path):
                  'postprocess', 'memory', '--out', str(out))
     record = json.loads(out.read_text())
     results = record['results']
-    assert {r['variant'] for r in results['model']} == {'stock', 'kpt', 'light'}
+    assert {r['variant'] for r in results['model']} == {'stock', 'kpt', 'kpt1', 'light'}
     model = {r['variant']: r for r in results['model']}
     # the keypoint branch costs something, the light one less, stock nothing
     assert model['stock']['gflops'] < model['light']['gflops'] < model['kpt']['gflops']
     assert model['stock']['mparams'] < model['light']['mparams'] < model['kpt']['mparams']
-    assert len(results['train']) == 3 and len(results['memory']) == 6
+    assert len(results['train']) == 4 and len(results['memory']) == 8
+    mem = {(r['mode'], r['variant']): r['peak_rss_mib'] for r in results['memory']}
+    assert mem[('train', 'stock')] != mem[('inference', 'stock')]  # measured per process
     assert {r['variant'] for r in results['pipeline']} == {'stock', 'kpt'}
     post = {r['variant']: r for r in results['postprocess']}
     assert post['kpt']['detections'] <= 100 < post['stock']['detections']

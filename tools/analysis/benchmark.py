@@ -11,9 +11,10 @@ the same run):
   memory      peak resident memory of a training step and of inference, fresh processes
   peer        Ultralytics YOLO11-pose built from its yaml, model only on ONNX Runtime
               (needs a Python with ultralytics: --peer-python; skipped otherwise)
-Variants: stock (mmdet YOLOXHead), kpt (YOLOXKptHead, own keypoint stack), light
-(YOLOXKptHead kpt_feat='reg'). Layout: the synthetic driving set's (4 classes, 6 keypoints)
-or COCO person (1 class, 17 keypoints). Prints tables, the target checks for s at 640, and
+Variants: stock (mmdet YOLOXHead), kpt (YOLOXKptHead, own keypoint stack of YOLOX's two
+convs), kpt1 (own stack of one conv), light (YOLOXKptHead kpt_feat='reg': no stack).
+Layout: the synthetic driving set's (4 classes, 6 keypoints) or COCO person (1 class, 17
+keypoints). Prints tables, the target checks for s at 640, and
 writes JSON.
 
 Examples:
@@ -27,7 +28,6 @@ import json
 import os
 import os.path as osp
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,7 +38,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {s: osp.join(REPO, 'configs', 'yolox-kpt',
                        f'yolox-kpt_{s}_8xb8-300e_synthetic-driving.py')
            for s in ('nano', 'tiny', 's')}
-VARIANTS = ('stock', 'kpt', 'light')
+VARIANTS = ('stock', 'kpt', 'kpt1', 'light')
 PARTS = ('model', 'train', 'pipeline', 'postprocess', 'memory', 'peer')
 TARGETS = dict(flops=1.10, pytorch_ms=1.10, onnxruntime_ms=1.10, train_step=1.15,
                pipeline=0.90, postprocess=1.10, train_peak_rss=1.10)
@@ -47,6 +47,7 @@ TARGETS = dict(flops=1.10, pytorch_ms=1.10, onnxruntime_ms=1.10, train_step=1.15
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS)
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument('--sizes', nargs='+', default=['nano', 'tiny', 's'],
                         choices=sorted(CONFIGS))
     parser.add_argument('--inputs', nargs='+', type=int, default=[416, 640])
@@ -83,6 +84,8 @@ def model_cfg(size: str, variant: str, layout: str):
         for key in [k for k in head if k.startswith(('keypoint', 'kpt', 'loss_kpt'))]:
             head.pop(key)
         head.type = 'YOLOXHead'
+    elif variant == 'kpt1':
+        head.kpt_stacked_convs = 1
     elif variant == 'light':
         head.kpt_feat = 'reg'
     return cfg
@@ -154,7 +157,7 @@ def part_model(args, tmp):
     import torch
     rows = []
     for size in args.sizes:
-        for variant in VARIANTS:
+        for variant in args.variants:
             model = build_model(size, variant, args.layout).eval()
             for side in args.inputs:
                 gflops, mparams = flops_and_params(model, side)
@@ -199,7 +202,7 @@ def part_train(args):
     rows = []
     kpts = 17 if args.layout == 'person' else 6
     for size in args.sizes:
-        for variant in VARIANTS:
+        for variant in args.variants:
             step = train_step(build_model(size, variant, args.layout), args.train_input,
                               args.batch_size, kpts)
             t, _ = median_seconds(step, max(args.repeat // 2, 1), args.warmup)
@@ -300,14 +303,21 @@ def memory_child(size, variant, mode, side, layout, batch):
         with torch.no_grad():
             for _ in range(3):
                 model.predict(x, samples(side))
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mib()
+
+
+def peak_rss_mib() -> float:
+    """This process's resident-memory high-water mark (Linux VmHWM). Not ru_maxrss: that
+    one survives exec, so a fresh child would report its parent's peak."""
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM')) / 1024
 
 
 def part_memory(args):
     rows = []
     size = 's' if 's' in args.sizes else args.sizes[-1]
     for mode, side in (('train', args.train_input), ('inference', max(args.inputs))):
-        for variant in VARIANTS:
+        for variant in args.variants:
             out = subprocess.run(
                 [sys.executable, __file__, '--layout', args.layout, '--batch-size',
                  str(args.batch_size), '--memory-child', size, variant, mode, str(side)],
@@ -402,7 +412,8 @@ def report(args, results):
             ('pipeline throughput', 'pipeline', 'images_per_s', {}, 'kpt'),
             ('post-processing', 'postprocess', 'ms', dict(size='s'), 'kpt'),
             ('peak training memory', 'memory', 'peak_rss_mib', dict(mode='train'), 'kpt')):
-        for v in ((variant, 'light') if part in ('model', 'train', 'memory') else (variant, )):
+        for v in (('kpt', 'kpt1', 'light') if part in ('model', 'train', 'memory') else
+                  (variant, )):
             r = ratio(results.get(part, []), key, match, variant=v)
             if r is None:
                 continue
