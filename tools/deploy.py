@@ -100,8 +100,10 @@ def main():
         engine = osp.join(work_dir, 'end2end.engine')
         command = trtexec_command(deploy_cfg, onnx_file, engine)
         with open(osp.join(work_dir, 'build_engine.sh'), 'w') as f:
-            f.write('#!/bin/sh\n# Build the TensorRT engine on the target device.\n'
-                    + command + '\n')
+            f.write('#!/bin/sh\n# Build the TensorRT engine on the target device.\n')
+            if deploy_cfg.backend_config.get('common_config', {}).get('int8_mode'):
+                f.write('# int8 needs a calibration cache: add --calib=<cache file>\n')
+            f.write(command + '\n')
         if args.onnx_only or deploy_cfg.codebase_config.get('nms_op', 'auto') == 'onnx':
             # mmdeploy 1.3.1's TensorRT builder does not run on TensorRT 10 (mmdeploy 2758).
             logger.info(f'build the engine with: {command} (also in '

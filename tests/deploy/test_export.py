@@ -231,6 +231,12 @@ def test_deploy_tool_and_its_errors(images, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     script = (tmp_path / 'trt' / 'build_engine.sh').read_text()
     assert 'trtexec' in script and '--fp16' in script and 'libmmdeploy_tensorrt_ops' in script
+    # int8: the plugin flag stays on the command line, the calibration hint on its own line
+    from yolox_kpt.deploy.export import trtexec_command
+    int8 = Config.fromfile(osp.join(
+        DEPLOY, 'keypoint-detection_tensorrt-int8_dynamic-320x320-1344x1344.py'))
+    cmd = trtexec_command(int8, 'end2end.onnx', 'end2end.engine')
+    assert '--int8' in cmd and '#' not in cmd and cmd.endswith('libmmdeploy_tensorrt_ops.so')
 
 
 def test_runtime_input_errors(images, tmp_path):

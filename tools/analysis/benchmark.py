@@ -355,7 +355,7 @@ print(json.dumps(dict(model=name, input=side, gflops=gflops, mparams=params,
 '''
 
 
-def part_peer(args, tmp, model_rows):
+def part_peer(args, tmp):
     if not args.peer_python:
         print('  peer: skipped (give --peer-python, a Python with ultralytics onnxruntime)')
         return []
@@ -403,25 +403,25 @@ def report(args, results):
                 print(f'{label:<28}{r[key]:>10.3f}')
     side = 640 if 640 in args.inputs else max(args.inputs)
     checks = []
-    for name, part, key, match, variant in (
-            ('FLOPs', 'model', 'gflops', dict(size='s', input=side), 'kpt'),
-            ('PyTorch latency', 'model', 'pytorch_ms', dict(size='s', input=side), 'kpt'),
-            ('ONNX Runtime latency', 'model', 'onnxruntime_ms', dict(size='s', input=side),
-             'kpt'),
-            ('training step', 'train', 'step_s', dict(size='s'), 'kpt'),
-            ('pipeline throughput', 'pipeline', 'images_per_s', {}, 'kpt'),
-            ('post-processing', 'postprocess', 'ms', dict(size='s'), 'kpt'),
-            ('peak training memory', 'memory', 'peak_rss_mib', dict(mode='train'), 'kpt')):
-        for v in (('kpt', 'kpt1', 'light') if part in ('model', 'train', 'memory') else
-                  (variant, )):
+    at_side = dict(size='s', input=side)
+    for name, part, key, match, target, variants in (
+            ('FLOPs', 'model', 'gflops', at_side, 'flops', ('kpt', 'kpt1', 'light')),
+            ('PyTorch latency', 'model', 'pytorch_ms', at_side, 'pytorch_ms',
+             ('kpt', 'kpt1', 'light')),
+            ('ONNX Runtime latency', 'model', 'onnxruntime_ms', at_side, 'onnxruntime_ms',
+             ('kpt', 'kpt1', 'light')),
+            ('training step', 'train', 'step_s', dict(size='s'), 'train_step',
+             ('kpt', 'kpt1', 'light')),
+            ('pipeline throughput', 'pipeline', 'images_per_s', {}, 'pipeline', ('kpt', )),
+            ('post-processing', 'postprocess', 'ms', dict(size='s'), 'postprocess', ('kpt', )),
+            ('peak training memory', 'memory', 'peak_rss_mib', dict(mode='train'),
+             'train_peak_rss', ('kpt', 'kpt1', 'light'))):
+        for v in variants:
             r = ratio(results.get(part, []), key, match, variant=v)
             if r is None:
                 continue
-            target = TARGETS[{'gflops': 'flops', 'step_s': 'train_step', 'images_per_s':
-                              'pipeline', 'ms': 'postprocess', 'peak_rss_mib':
-                              'train_peak_rss'}.get(key, key)]
-            ok = r >= target if key == 'images_per_s' else r <= target
-            checks.append(dict(what=name, variant=v, ratio=r, target=target, met=ok))
+            ok = r >= TARGETS[target] if key == 'images_per_s' else r <= TARGETS[target]
+            checks.append(dict(what=name, variant=v, ratio=r, target=TARGETS[target], met=ok))
     if checks:
         print(f'\n== targets, s at {side}: {args.layout} layout, ratio to stock YOLOX ==')
         for c in checks:
@@ -458,7 +458,7 @@ def main(argv=None):
             elif part == 'memory':
                 results['memory'] = part_memory(args)
             elif part == 'peer':
-                results['peer'] = part_peer(args, tmp, results.get('model', []))
+                results['peer'] = part_peer(args, tmp)
     checks = report(args, results)
     record = dict(results=results, checks=checks, args=vars(args),
                   machine=f'{platform.machine()}, {os.cpu_count()} cores, torch '

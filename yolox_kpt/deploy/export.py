@@ -91,7 +91,7 @@ def trtexec_command(deploy_cfg: Config, onnx_file: str, engine_file: str) -> str
     if common.get('fp16_mode'):
         cmd.append('--fp16')
     if common.get('int8_mode'):
-        cmd.append('--int8  # needs a calibration cache: see README')
+        cmd.append('--int8')
     if deploy_cfg.codebase_config.get('nms_op', 'auto') != 'onnx':
         cmd.append('--plugins=<mmdeploy>/lib/libmmdeploy_tensorrt_ops.so')
     return ' '.join(cmd)
