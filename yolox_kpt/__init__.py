@@ -16,4 +16,5 @@ if importlib.util.find_spec('mmdet') is not None:
 
     compat.apply_all()
 
-    from . import datasets, engine, evaluation, models, structures  # noqa: E402,F401
+    from . import (datasets, engine, evaluation, models, structures,  # noqa: E402,F401
+                   visualization)

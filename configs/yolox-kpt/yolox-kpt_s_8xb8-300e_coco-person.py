@@ -99,4 +99,4 @@ custom_hooks = [
 # AtomicCheckpointHook: write, point last_checkpoint at it, then delete old ones (see its doc)
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', save_best='coco/kpt_AP', rule='greater'))
-visualizer = dict(type='DetLocalVisualizer')
+visualizer = dict(type='KptDetLocalVisualizer')

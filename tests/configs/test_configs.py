@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from mmdet.registry import MODELS, TRANSFORMS
+from mmdet.registry import HOOKS, MODELS, PARAM_SCHEDULERS, TASK_UTILS, TRANSFORMS
 from mmengine.config import Config
 
 from yolox_kpt.keypoint_layout import KeypointLayout
@@ -40,3 +40,15 @@ def test_config_builds(path):
     with torch.no_grad():
         outs = model.bbox_head(model.extract_feat(torch.rand(1, 3, 64, 64)))
     assert outs[3][0].shape[1] == 2 * layout.num_keypoints
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_recipe_parts_are_registered(path):
+    """Hooks, schedulers and the assigner resolve in mmdet's scope (a typo in a recipe's
+    scheduler name would otherwise surface only after the first epoch's setup)."""
+    cfg = Config.fromfile(path)
+    for hook in cfg.get('custom_hooks', []):
+        assert HOOKS.get(hook['type']) is not None, hook['type']
+    for scheduler in cfg.get('param_scheduler', []):
+        assert PARAM_SCHEDULERS.get(scheduler['type']) is not None, scheduler['type']
+    TASK_UTILS.build(cfg.model.train_cfg.assigner)

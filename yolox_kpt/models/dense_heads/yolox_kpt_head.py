@@ -377,9 +377,12 @@ class YOLOXKptHead(YOLOXHead):
         scores = cls_preds.sigmoid() * objectness.unsqueeze(1).sigmoid()
         pred_instances = InstanceData(bboxes=decoded_bboxes, scores=scores.sqrt_(),
                                       priors=offset_priors, keypoints=decoded_kpts)
+        # SimOTAAssigner ignores the keypoint arguments; KptSimOTAAssigner uses them.
         assign_result = self.assigner.assign(pred_instances=pred_instances,
                                              gt_instances=gt_instances,
-                                             gt_instances_ignore=gt_instances_ignore)
+                                             gt_instances_ignore=gt_instances_ignore,
+                                             kpt_sigmas=self.kpt_sigmas,
+                                             class_slot_mask=self.class_slot_mask)
         sampling_result = self.sampler.sample(assign_result, pred_instances, gt_instances)
         pos_inds = sampling_result.pos_inds
         gt_inds = sampling_result.pos_assigned_gt_inds

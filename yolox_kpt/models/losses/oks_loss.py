@@ -11,6 +11,9 @@ def keypoint_oks(pred: Tensor, target: Tensor, weight: Tensor, areas: Tensor,
                  sigmas: Tensor, eps: float = 1e-6) -> Tensor:
     """OKS of each instance, as COCO's ``computeOks`` defines it.
 
+    Leading dimensions broadcast, so ``pred`` (P, 1, K, 2) against ``target`` (1, G, K, 2)
+    with ``weight`` (1, G, K) and ``areas`` (1, G) gives the pairwise (P, G) OKS matrix.
+
     Args:
         pred (Tensor): (N, K, 2) predicted keypoints in pixels.
         target (Tensor): (N, K, 2) ground-truth keypoints.
@@ -24,7 +27,7 @@ def keypoint_oks(pred: Tensor, target: Tensor, weight: Tensor, areas: Tensor,
     """
     dist2 = ((pred - target)**2).sum(-1)
     variances = (2 * sigmas)**2
-    e = dist2 / (variances[None] * (areas[:, None] + eps) * 2)
+    e = dist2 / (variances * (areas.unsqueeze(-1) + eps) * 2)
     num = (torch.exp(-e) * weight).sum(-1)
     return num / weight.sum(-1).clamp(min=eps)
 

@@ -1,0 +1,60 @@
+# COCO person keypoints with the anchors' recipe: MMPose's YOLOX-Pose-s
+# (configs/body_2d_keypoint/yoloxpose/coco/yoloxpose_s_8xb32-300e_coco-640.py, 64.1 keypoint
+# AP on COCO val2017 as published by MMPose; not measured here: no GPU) on our head:
+# 8 GPUs x 32 images, 300 epochs, AdamW 0.004 with gradient clipping, 5 epochs quadratic
+# warm-up, cosine to epoch 280, constant for the last 20 epochs without Mosaic/MixUp and
+# with the box L1 loss (mode switch), EMA 0.0002, OKS loss weight 30, OKS-aware SimOTA.
+# Two differences, both deliberate: RandomAffine is mmdet's (keypoints ride on it through
+# KeypointBoxes), and load_from takes mmdet's whole COCO YOLOX-s detector (backbone, neck
+# and box branch; MMPose loads the backbone only) -- the head is stock-compatible, so only
+# the class conv (80 -> 1) and the keypoint layers start fresh.
+_base_ = './yolox-kpt_s_8xb8-300e_coco-person.py'
+
+max_epochs = 300
+num_last_epochs = 20
+img_scale = (640, 640)  # width, height
+
+model = dict(
+    bbox_head=dict(loss_kpt_oks=dict(type='OKSLoss', loss_weight=30.0)),
+    train_cfg=dict(assigner=dict(type='KptSimOTAAssigner', oks_weight=3.0,
+                                 dynamic_k_indicator='oks')))
+load_from = ('https://download.openmmlab.com/mmdetection/v2.0/yolox/yolox_s_8x8_300e_coco/'
+             'yolox_s_8x8_300e_coco_20211121_095711-4592a793.pth')
+
+train_pipeline = [
+    dict(type='Mosaic', img_scale=img_scale, pad_val=114.0),
+    dict(type='RandomAffine', scaling_ratio_range=(0.75, 1.0), max_rotate_degree=10.0,
+         border=(-img_scale[0] // 2, -img_scale[1] // 2)),
+    dict(type='MixUp', img_scale=img_scale, ratio_range=(0.8, 1.6), pad_val=114.0),
+    dict(type='YOLOXHSVRandomAug'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackKptDetInputs')
+]
+train_dataloader = dict(batch_size=32, num_workers=8, dataset=dict(pipeline=train_pipeline))
+
+train_cfg = dict(max_epochs=max_epochs, val_interval=10,
+                 dynamic_intervals=[(max_epochs - num_last_epochs, 1)])
+optim_wrapper = dict(
+    _delete_=True, type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0),
+    clip_grad=dict(max_norm=0.1, norm_type=2))
+param_scheduler = [
+    dict(type='QuadraticWarmupLR', by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0002, begin=5, T_max=max_epochs - num_last_epochs,
+         end=max_epochs - num_last_epochs, by_epoch=True, convert_to_iter_based=True),
+    dict(type='ConstantLR', by_epoch=True, factor=1, begin=max_epochs - num_last_epochs,
+         end=max_epochs),
+]
+custom_hooks = [
+    dict(type='YOLOXModeSwitchHook', num_last_epochs=num_last_epochs, priority=48),
+    dict(type='SyncNormHook', priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True,
+         strict_load=False, priority=49),
+    dict(type='SafeCheckpointHook'),
+    dict(type='KeypointLayoutCheckHook'),
+]
+auto_scale_lr = dict(base_batch_size=256)

@@ -1,0 +1,3 @@
+from .assigners import KptSimOTAAssigner
+
+__all__ = ['KptSimOTAAssigner']

@@ -1,0 +1,3 @@
+from .kpt_sim_ota_assigner import KptSimOTAAssigner
+
+__all__ = ['KptSimOTAAssigner']

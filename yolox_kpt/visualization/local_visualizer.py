@@ -1,0 +1,138 @@
+"""mmdet's detection visualizer plus keypoints and per-class skeletons."""
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmdet.registry import VISUALIZERS
+from mmdet.visualization import DetLocalVisualizer
+from mmdet.visualization.palette import get_palette
+from mmengine.structures import InstanceData
+
+from ..keypoint_layout import KeypointLayout
+
+#: RGB ends of the keypoint score colour ramp: low scores red, high scores green.
+LOW_SCORE_RGB = np.array([230, 40, 40], dtype=np.float32)
+HIGH_SCORE_RGB = np.array([40, 220, 60], dtype=np.float32)
+
+
+def score_color(score: float, threshold: float) -> Tuple[int, int, int]:
+    """RGB colour of a keypoint with ``score``: red at ``threshold``, green at 1."""
+    t = float(np.clip((score - threshold) / max(1.0 - threshold, 1e-6), 0.0, 1.0))
+    return tuple(int(c) for c in LOW_SCORE_RGB * (1 - t) + HIGH_SCORE_RGB * t)
+
+
+@VISUALIZERS.register_module()
+class KptDetLocalVisualizer(DetLocalVisualizer):
+    """``DetLocalVisualizer`` (boxes, class names, scores) that also draws keypoints.
+
+    * Predictions (``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K)): each keypoint of
+      the detection's class with score >= ``kpt_score_thr`` is a filled dot coloured by its
+      score (red at the threshold, green at 1), ringed in the class colour.
+    * Ground truth (``keypoints``, ``keypoints_visible`` with COCO's v): v=2 a filled dot
+      in the class colour, v=1 (labelled but occluded) a hollow ring, v=0 nothing.
+    * Each class's skeleton (``keypoint_layout.skeletons``) joins the dots drawn.
+
+    Only the slots of the instance's own class are drawn (per-class keypoint sets). The
+    layout comes from ``keypoint_layout`` or else from ``dataset_meta['keypoint_layout']``,
+    which the Runner sets from ``CocoKptDataset.metainfo`` (so ``tools/test.py
+    --show-dir`` needs nothing extra in the config but the visualizer's type).
+
+    Args:
+        keypoint_layout (dict, optional): ``dict(classes, keypoints, ...)`` as in the
+            configs.
+        kpt_score_thr (float): Predicted keypoints below this score are not drawn.
+        kpt_radius (int): Dot radius in pixels; lines are ``max(1, kpt_radius // 2)`` wide.
+        **kwargs: ``DetLocalVisualizer`` arguments.
+    """
+
+    def __init__(self,
+                 name: str = 'visualizer',
+                 keypoint_layout: Optional[dict] = None,
+                 kpt_score_thr: float = 0.3,
+                 kpt_radius: int = 3,
+                 **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self._layout = KeypointLayout.from_config(keypoint_layout) if keypoint_layout else None
+        self.kpt_score_thr = kpt_score_thr
+        self.kpt_radius = kpt_radius
+
+    @property
+    def layout(self) -> Optional[KeypointLayout]:
+        """The explicit layout, else the dataset's (None when neither is known)."""
+        if self._layout is not None:
+            return self._layout
+        cfg = (self.dataset_meta or {}).get('keypoint_layout')
+        return KeypointLayout.from_config(cfg) if cfg else None
+
+    def _draw_instances(self, image: np.ndarray, instances: InstanceData,
+                        classes: Optional[List[str]],
+                        palette: Optional[List[tuple]]) -> np.ndarray:
+        """Boxes and labels as mmdet, then keypoints and skeletons.
+
+        Args:
+            image (np.ndarray): (H, W, 3) RGB.
+            instances (InstanceData): ground truth or predictions (see class doc).
+
+        Returns:
+            np.ndarray: (H, W, 3) RGB drawn image.
+        """
+        drawn = super()._draw_instances(image, instances, classes, palette)
+        layout = self.layout
+        if layout is None or 'keypoints' not in instances or len(instances) == 0:
+            return drawn
+        labels = _numpy(instances.labels).astype(int)
+        keypoints = _numpy(instances.keypoints).reshape(len(labels), -1, 2)
+        if 'keypoint_scores' in instances:
+            scores = _numpy(instances.keypoint_scores)
+            shown = scores >= self.kpt_score_thr
+            visible = None
+        else:
+            visible = _numpy(instances.get('keypoints_visible',
+                                           np.full(keypoints.shape[:2], 2.0)))
+            scores = None
+            shown = visible > 0
+        colors = get_palette(self.bbox_color or palette or 'random', len(layout.classes))
+        canvas = np.ascontiguousarray(drawn)
+        canvas = self.draw_keypoints(canvas, keypoints, labels, shown, scores, visible,
+                                     layout, colors)
+        self.set_image(canvas)
+        return self.get_image()
+
+    def draw_keypoints(self, canvas: np.ndarray, keypoints: np.ndarray, labels: np.ndarray,
+                       shown: np.ndarray, scores: Optional[np.ndarray],
+                       visible: Optional[np.ndarray], layout: KeypointLayout,
+                       colors: Sequence[tuple]) -> np.ndarray:
+        """Draw on ``canvas`` (H, W, 3) RGB in place and return it.
+
+        Args:
+            keypoints (np.ndarray): (N, K, 2) pixels. labels (np.ndarray): (N,).
+            shown (np.ndarray): (N, K) bool, which keypoints to draw.
+            scores (np.ndarray, optional): (N, K) predicted scores (colour ramp).
+            visible (np.ndarray, optional): (N, K) ground-truth v (ring when 1).
+        """
+        radius = self.kpt_radius
+        width = max(1, radius // 2)
+        for i, label in enumerate(labels):
+            if label < 0 or label >= len(layout.class_slots):
+                continue
+            color = tuple(int(c) for c in colors[label])
+            slots = layout.class_slots[label]
+            pts = {s: (int(round(keypoints[i, s, 0])), int(round(keypoints[i, s, 1])))
+                   for s in slots if shown[i, s]}
+            for a, b in layout.skeletons[label] if label < len(layout.skeletons) else ():
+                if a in pts and b in pts:
+                    cv2.line(canvas, pts[a], pts[b], color, width, cv2.LINE_AA)
+            for s, xy in pts.items():
+                if scores is not None:
+                    cv2.circle(canvas, xy, radius + width, color, -1, cv2.LINE_AA)
+                    cv2.circle(canvas, xy, radius, score_color(scores[i, s],
+                                                               self.kpt_score_thr), -1)
+                elif visible[i, s] >= 2:
+                    cv2.circle(canvas, xy, radius, color, -1)
+                else:
+                    cv2.circle(canvas, xy, radius, color, width, cv2.LINE_AA)
+        return canvas
+
+
+def _numpy(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
