@@ -5,50 +5,21 @@ import pickle
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-import torch
 from mmengine.config import Config
 
 from yolox_kpt.keypoint_layout import KeypointLayout
+from yolox_kpt.testing import results_from_ground_truth
 
 from small_run import CONFIG, REPO, small_run_options  # tests/tools/small_run.py
 
 TOOL = osp.join(REPO, 'tools', 'analysis', 'eval_results.py')
+LAYOUT = KeypointLayout.from_config(Config.fromfile(CONFIG).keypoint_layout)
 
 
 @pytest.fixture(scope='module')
 def data(synthetic_data):
     return synthetic_data(num_train=1, num_val=4, seed=3)
-
-
-def results_from_ground_truth(root, shift_px):
-    """Perfect boxes, keypoints moved right by ``shift_px``, as DumpDetResults writes."""
-    layout = KeypointLayout.from_config(Config.fromfile(CONFIG).keypoint_layout)
-    gt = json.loads((root / 'annotations' / 'val.json').read_text())
-    label_of = {c['id']: layout.classes.index(c['name']) for c in gt['categories']}
-    results, num_labelled = [], 0
-    for img in gt['images']:
-        anns = [a for a in gt['annotations'] if a['image_id'] == img['id']]
-        n = len(anns)
-        kpts, kscores = np.zeros((n, layout.num_keypoints, 2)), np.zeros(
-            (n, layout.num_keypoints))
-        for i, a in enumerate(anns):
-            slots = list(layout.class_slots[label_of[a['category_id']]])
-            k = np.asarray(a['keypoints'], float).reshape(-1, 3)
-            kpts[i, slots] = k[:, :2] + [shift_px, 0]
-            kscores[i, slots] = np.where(k[:, 2] > 0, 0.9, 0.1)
-            num_labelled += int((k[:, 2] > 0).sum())
-        boxes = np.array([a['bbox'] for a in anns], float).reshape(-1, 4)
-        boxes[:, 2:] += boxes[:, :2]
-        results.append(dict(img_id=img['id'], img_path=img['file_name'],
-                            ori_shape=(img['height'], img['width']), pred_instances=dict(
-                                bboxes=torch.tensor(boxes), scores=torch.full((n, ), .9),
-                                labels=torch.tensor([label_of[a['category_id']]
-                                                     for a in anns]),
-                                keypoints=torch.tensor(kpts),
-                                keypoint_scores=torch.tensor(kscores))))
-    return results, len(gt['annotations']), num_labelled
 
 
 def run_tool(*args):
@@ -59,7 +30,7 @@ def run_tool(*args):
 
 
 def test_scores_saved_results(data, tmp_path):
-    results, num_gt, num_labelled = results_from_ground_truth(data, shift_px=1.0)
+    results, num_gt, num_labelled = results_from_ground_truth(data, 1.0, LAYOUT)
     pkl = tmp_path / 'results.pkl'
     pkl.write_bytes(pickle.dumps(results))
     out = tmp_path / 'metrics.json'
@@ -75,7 +46,7 @@ def test_scores_saved_results(data, tmp_path):
 
 
 def test_format_only_and_wrong_split(data, tmp_path):
-    results, num_gt, _ = results_from_ground_truth(data, shift_px=0.0)
+    results, num_gt, _ = results_from_ground_truth(data, 0.0, LAYOUT)
     pkl = tmp_path / 'results.pkl'
     pkl.write_bytes(pickle.dumps(results))
     prefix = tmp_path / 'sub' / 'results'

@@ -1,9 +1,12 @@
 """COCO person ground truth with noisy predictions, for metric tests and benchmarks."""
 from typing import List, Tuple
 
+import json
+from pathlib import Path
+
 import numpy as np
 
-from ..keypoint_layout import COCO_PERSON_KEYPOINTS
+from ..keypoint_layout import COCO_PERSON_KEYPOINTS, KeypointLayout
 
 
 def make_person_case(num_images: int = 6,
@@ -90,3 +93,38 @@ def _pick_objects(rng, num_obj: int, dets_per_image: int) -> List[int]:
     if rng.random() < 0.3:
         picks.append(-1)
     return picks
+
+
+def results_from_ground_truth(root, shift_px: float, layout: KeypointLayout):
+    """A ``results.pkl`` list for ``root/annotations/val.json`` (a synthetic set) as
+    mmdet's ``DumpDetResults`` writes it: perfect boxes (score 0.9), keypoints moved right
+    by ``shift_px`` (score 0.9 where labelled, else 0.1).
+
+    Returns:
+        tuple: (results, number of annotations, number of labelled keypoints).
+    """
+    import torch
+    gt = json.loads((Path(root) / 'annotations' / 'val.json').read_text())
+    label_of = {c['id']: layout.classes.index(c['name']) for c in gt['categories']}
+    results, num_labelled = [], 0
+    for img in gt['images']:
+        anns = [a for a in gt['annotations'] if a['image_id'] == img['id']]
+        n = len(anns)
+        kpts, kscores = np.zeros((n, layout.num_keypoints, 2)), np.zeros(
+            (n, layout.num_keypoints))
+        for i, a in enumerate(anns):
+            slots = list(layout.class_slots[label_of[a['category_id']]])
+            k = np.asarray(a['keypoints'], float).reshape(-1, 3)
+            kpts[i, slots] = k[:, :2] + [shift_px, 0]
+            kscores[i, slots] = np.where(k[:, 2] > 0, 0.9, 0.1)
+            num_labelled += int((k[:, 2] > 0).sum())
+        boxes = np.array([a['bbox'] for a in anns], float).reshape(-1, 4)
+        boxes[:, 2:] += boxes[:, :2]
+        results.append(dict(img_id=img['id'], img_path=img['file_name'],
+                            ori_shape=(img['height'], img['width']), pred_instances=dict(
+                                bboxes=torch.tensor(boxes), scores=torch.full((n, ), .9),
+                                labels=torch.tensor([label_of[a['category_id']]
+                                                     for a in anns]),
+                                keypoints=torch.tensor(kpts),
+                                keypoint_scores=torch.tensor(kscores))))
+    return results, len(gt['annotations']), num_labelled

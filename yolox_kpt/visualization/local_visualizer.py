@@ -76,6 +76,10 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
         Returns:
             np.ndarray: (H, W, 3) RGB drawn image.
         """
+        if 'bboxes' in instances and hasattr(instances.bboxes, 'tensor'):
+            # box structures (HorizontalBoxes) straight from a pipeline: mmdet draws tensors
+            instances = instances.clone()
+            instances.bboxes = instances.bboxes.tensor
         drawn = super()._draw_instances(image, instances, classes, palette)
         layout = self.layout
         if layout is None or 'keypoints' not in instances or len(instances) == 0:
@@ -136,3 +140,30 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
 
 def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
+
+
+def detections_to_instances(dets) -> InstanceData:
+    """:class:`~yolox_kpt.runtime.Detections` (numpy, keypoints (N, K, 3)) as the
+    ``InstanceData`` the visualizer draws (``keypoints`` (N, K, 2), ``keypoint_scores``)."""
+    import torch
+    return InstanceData(bboxes=torch.as_tensor(dets.boxes).reshape(-1, 4),
+                        scores=torch.as_tensor(dets.scores), labels=torch.as_tensor(dets.labels),
+                        keypoints=torch.as_tensor(dets.keypoints[..., :2]),
+                        keypoint_scores=torch.as_tensor(dets.keypoints[..., 2]))
+
+
+def frame_visualizer(layout: KeypointLayout, **kwargs) -> 'KptDetLocalVisualizer':
+    """A visualizer for tools that draw frames one by one (demos, mining, analysis)."""
+    vis = KptDetLocalVisualizer(name=f'yolox_kpt_{id(layout)}_{np.random.randint(1 << 30)}',
+                                keypoint_layout=layout.to_config(), **kwargs)
+    vis.dataset_meta = dict(classes=layout.classes)
+    return vis
+
+
+def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray,
+               instances: InstanceData) -> np.ndarray:
+    """``instances`` (predictions or ground truth) drawn on a BGR image; BGR out."""
+    layout = vis.layout
+    drawn = vis._draw_instances(np.ascontiguousarray(image_bgr[..., ::-1]), instances,
+                                list(layout.classes), vis.dataset_meta.get('palette'))
+    return np.ascontiguousarray(drawn[..., ::-1])

@@ -1,0 +1,76 @@
+"""Draw boxes, keypoints and skeletons on images: a PyTorch checkpoint or an exported model.
+
+MODEL is a config (then give CHECKPOINT) or an exported model (end2end.onnx or a TensorRT
+engine with yolox_kpt_runtime.json beside it, as tools/deploy.py writes). INPUT is an image
+or a folder of images. Pictures go to --out-dir with the input's file names, and with
+--out-json the detections (original pixels) too.
+
+Examples:
+    python tools/demo/image_demo.py data/synthetic_driving/images/val \\
+        configs/yolox-kpt/yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py \\
+        work_dirs/demo/best_coco_kpt_AP_epoch_20.pth --out-dir work_dirs/image_demo
+    python tools/demo/image_demo.py frame.jpg work_dirs/deploy/end2end.onnx --score-thr 0.5
+"""
+import json
+import os
+import os.path as osp
+import time
+
+import cv2
+from tqdm import tqdm
+
+from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.media import list_images, read_image
+
+def parse_args(argv=None):
+    parser = tool_parser(__doc__)
+    parser.add_argument('input', help='image file or folder')
+    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
+    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    parser.add_argument('--out-dir', default='work_dirs/image_demo')
+    parser.add_argument('--out-json', help='also write the detections to this JSON file')
+    parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
+    parser.add_argument('--device', default='cpu')
+    return parser.parse_args(argv)
+
+
+def detections_json(name, dets):
+    return dict(file=name, detections=[
+        dict(label=dets.class_names[int(lb)], score=float(s),
+             bbox=[round(float(v), 2) for v in box],
+             keypoints={dets.keypoint_names[k]: [round(float(x), 2), round(float(y), 2),
+                                                 round(float(ks), 4)]
+                        for k, (x, y, ks) in enumerate(kp) if ks > 0})
+        for box, s, lb, kp in zip(dets.boxes, dets.scores, dets.labels, dets.keypoints)])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from yolox_kpt.apis import KptInferencer
+    from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
+
+    files = list_images(args.input)
+    inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
+    vis = frame_visualizer(inferencer.layout, kpt_score_thr=args.kpt_thr)
+    os.makedirs(args.out_dir, exist_ok=True)
+    records, seconds = [], 0.0
+    for path in tqdm(files, desc='images'):
+        image = read_image(path)
+        start = time.perf_counter()
+        dets = inferencer(image, score_thr=args.score_thr)
+        seconds += time.perf_counter() - start
+        cv2.imwrite(osp.join(args.out_dir, osp.basename(path)),
+                    draw_frame(vis, image, detections_to_instances(dets)))
+        records.append(detections_json(osp.basename(path), dets))
+    print(f'{len(files)} images, {sum(len(r["detections"]) for r in records)} detections, '
+          f'{1000 * seconds / len(files):.1f} ms per image (model and post-processing)')
+    print(f'pictures written to {osp.abspath(args.out_dir)}')
+    if args.out_json:
+        with open(args.out_json, 'w') as f:
+            json.dump(records, f, indent=1)
+        print(f'detections written to {osp.abspath(args.out_json)}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,78 @@
+"""Run a model over a video and write the annotated video (boxes, keypoints, skeletons).
+
+MODEL is a config (then give CHECKPOINT) or an exported model (end2end.onnx or a TensorRT
+engine with yolox_kpt_runtime.json beside it). Prints the frames per second of the model
+(pre-processing, network, post-processing) and of the whole loop (with decoding, drawing,
+encoding).
+
+Examples:
+    python tools/demo/video_demo.py drive.mp4 \\
+        configs/yolox-kpt/yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py \\
+        work_dirs/demo/best_coco_kpt_AP_epoch_20.pth --out work_dirs/video_demo/drive.mp4
+    python tools/demo/video_demo.py drive.mp4 work_dirs/deploy/end2end.onnx --every 2
+"""
+import os
+import os.path as osp
+import time
+
+import cv2
+from tqdm import tqdm
+
+from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.media import open_video
+
+
+def parse_args(argv=None):
+    parser = tool_parser(__doc__)
+    parser.add_argument('video', help='input video (mp4, avi, ...)')
+    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
+    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    parser.add_argument('--out', help='output mp4 (default work_dirs/video_demo/<name>.mp4)')
+    parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument('--kpt-thr', type=float, default=0.3)
+    parser.add_argument('--every', type=int, default=1, help='process every N-th frame')
+    parser.add_argument('--max-frames', type=int, default=None)
+    parser.add_argument('--device', default='cpu')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from yolox_kpt.apis import KptInferencer
+    from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
+
+    cap, fps, size, total = open_video(args.video)
+    out = args.out or osp.join('work_dirs', 'video_demo',
+                               osp.splitext(osp.basename(args.video))[0] + '.mp4')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
+    vis = frame_visualizer(inferencer.layout, kpt_score_thr=args.kpt_thr)
+    writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), fps / args.every, size)
+    model_s, frames, index = 0.0, 0, 0
+    start = time.perf_counter()
+    with tqdm(total=total or None, desc='frames') as bar:
+        while args.max_frames is None or frames < args.max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            bar.update(1)
+            index += 1
+            if (index - 1) % args.every:
+                continue
+            t0 = time.perf_counter()
+            dets = inferencer(frame, score_thr=args.score_thr)
+            model_s += time.perf_counter() - t0
+            writer.write(draw_frame(vis, frame, detections_to_instances(dets)))
+            frames += 1
+    total_s = time.perf_counter() - start
+    cap.release()
+    writer.release()
+    if frames == 0:
+        raise SystemExit(f'{args.video}: no frame could be read')
+    print(f'{frames} frames: model {frames / model_s:.1f} fps, '
+          f'whole loop {frames / total_s:.1f} fps')
+    print(f'annotated video written to {osp.abspath(out)}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,97 @@
+"""Find the frames worth labelling: run a model over a folder of images or a video and list
+the frames with chosen classes above a score and a size.
+
+MODEL is a config (then give CHECKPOINT) or an exported model. A frame is a hit when at
+least one detection has a class in --classes (all classes by default), a score >= --score-thr
+and a box at least --min-height pixels tall and --min-area pixels^2 large. Writes JSON (every
+hit with its detections), and optionally --list (one frame per line) and --copy-to (the hit
+frames as image files; video frames are written as JPEG named by frame index).
+
+Examples:
+    python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
+        --classes cyclist pedestrian --score-thr 0.5 --min-height 40 --every 5 \\
+        --copy-to work_dirs/mining/drive03_frames
+    python tools/mining/mine_frames.py data/new_frames/ CONFIG CHECKPOINT --classes vehicle \\
+        --out work_dirs/mining/vehicles.json --list work_dirs/mining/vehicles.txt
+"""
+import json
+import os
+import os.path as osp
+import shutil
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.media import iter_frames
+
+
+def parse_args(argv=None):
+    parser = tool_parser(__doc__)
+    parser.add_argument('source', help='folder of images or a video file')
+    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
+    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    parser.add_argument('--classes', nargs='+', help='class names to look for (default all)')
+    parser.add_argument('--score-thr', type=float, default=0.5)
+    parser.add_argument('--min-height', type=float, default=0, help='box height, pixels')
+    parser.add_argument('--min-area', type=float, default=0, help='box area, pixels^2')
+    parser.add_argument('--every', type=int, default=1, help='video: look at every N-th frame')
+    parser.add_argument('--out', default='work_dirs/mining/hits.json')
+    parser.add_argument('--list', help='also write the hit frames, one per line')
+    parser.add_argument('--copy-to', help='also copy (images) or write (video) the hit frames')
+    parser.add_argument('--device', default='cpu')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from yolox_kpt.apis import KptInferencer
+
+    inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
+    names = inferencer.layout.classes
+    wanted = args.classes or list(names)
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise SystemExit(f'--classes {unknown} not in the model\'s classes {list(names)}')
+    wanted_ids = np.array([names.index(c) for c in wanted])
+    if args.copy_to:
+        os.makedirs(args.copy_to, exist_ok=True)
+    hits, seen = [], 0
+    for name, seconds, image in tqdm(iter_frames(args.source, args.every), desc='frames'):
+        seen += 1
+        dets = inferencer(image, score_thr=args.score_thr)
+        wh = dets.boxes[:, 2:] - dets.boxes[:, :2]
+        keep = (np.isin(dets.labels, wanted_ids) & (dets.scores >= args.score_thr) &
+                (wh[:, 1] >= args.min_height) & (wh[:, 0] * wh[:, 1] >= args.min_area))
+        if not keep.any():
+            continue
+        hits.append(dict(frame=name, seconds=seconds, detections=[
+            dict(label=names[int(lb)], score=round(float(s), 4),
+                 bbox=[round(float(v), 1) for v in box])
+            for box, s, lb in zip(dets.boxes[keep], dets.scores[keep], dets.labels[keep])]))
+        if args.copy_to:
+            target = osp.join(args.copy_to, name)
+            if osp.isdir(args.source):
+                shutil.copy2(osp.join(args.source, name), target)
+            else:
+                cv2.imwrite(target, image)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(dict(source=args.source, model=args.model, classes=wanted,
+                       score_thr=args.score_thr, min_height=args.min_height,
+                       min_area=args.min_area, every=args.every, frames_seen=seen,
+                       hits=hits), f, indent=1)
+    print(f'{len(hits)} of {seen} frames have {", ".join(wanted)} '
+          f'(score >= {args.score_thr}, height >= {args.min_height} px)')
+    print(f'hits written to {osp.abspath(args.out)}')
+    if args.list:
+        with open(args.list, 'w') as f:
+            f.writelines(h['frame'] + '\n' for h in hits)
+        print(f'frame list written to {osp.abspath(args.list)}')
+    if args.copy_to:
+        print(f'hit frames written to {osp.abspath(args.copy_to)}')
+
+
+if __name__ == '__main__':
+    main()

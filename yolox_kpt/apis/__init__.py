@@ -1,0 +1,6 @@
+"""High-level entry points for tools: inference over PyTorch or exported models, saved
+results with their ground truth."""
+from .inference import KptInferencer
+from .results import ground_truth, load_results, prediction_instances
+
+__all__ = ['KptInferencer', 'ground_truth', 'load_results', 'prediction_instances']

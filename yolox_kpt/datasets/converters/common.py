@@ -1,0 +1,128 @@
+"""What the converters share: the error type, layouts, progress bars, image listing.
+
+Only the standard library and numpy are imported at module level, so the converters load
+fast; mmengine (for ``--config``) and tqdm are imported when used.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
+
+from ...keypoint_layout import KeypointLayout, KeypointLayoutError
+
+PathLike = Union[str, os.PathLike]
+T = TypeVar('T')
+
+#: File name endings taken as images when a folder is listed (lower case).
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+
+
+class ConverterError(ValueError):
+    """Input a converter cannot use; the message names the file (and shape or line)."""
+
+
+def load_layout(config: Optional[PathLike] = None,
+                layout: Optional[PathLike] = None) -> Optional[KeypointLayout]:
+    """The keypoint layout of a config's top-level ``keypoint_layout`` or of a layout JSON.
+
+    Args:
+        config (str | PathLike, optional): an mmengine config with ``keypoint_layout``.
+        layout (str | PathLike, optional): a JSON file as written by
+            :meth:`KeypointLayout.to_json`.
+
+    Returns:
+        KeypointLayout | None: None when neither is given.
+    """
+    if config is not None and layout is not None:
+        raise ConverterError('give either --config or --layout, not both')
+    if layout is not None:
+        if not os.path.isfile(layout):
+            raise ConverterError(f'{layout}: no such layout JSON file')
+        try:
+            return KeypointLayout.from_json(layout)
+        except (ValueError, TypeError, KeyError) as e:
+            raise ConverterError(f'{layout}: not a keypoint layout JSON ({e})') from e
+    if config is not None:
+        if not os.path.isfile(config):
+            raise ConverterError(f'{config}: no such config file')
+        from mmengine.config import Config  # heavy; only when a config is used
+        cfg = Config.fromfile(str(config)).get('keypoint_layout')
+        if cfg is None:
+            raise ConverterError(f'{config}: the config has no top-level keypoint_layout')
+        cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+        cfg.pop('_delete_', None)  # a merge directive of mmengine, not part of the layout
+        try:
+            return KeypointLayout.from_config(cfg)
+        except KeypointLayoutError as e:
+            raise ConverterError(f'{config}: {e}') from e
+    return None
+
+
+def conversion_layout(classes: Sequence[str],
+                      keypoints: Mapping[str, Sequence[str]],
+                      flip_pairs: Optional[Sequence[Sequence[str]]] = None,
+                      skeletons: Optional[Mapping[str, Sequence[Sequence[int]]]] = None,
+                      source: str = 'data') -> KeypointLayout:
+    """A layout read from data files, which carry no OKS sigmas.
+
+    Conversion only needs slots, flips and skeletons, so every keypoint gets a placeholder
+    sigma rather than failing on names that are not COCO person keypoints. Such a layout is
+    never written out with its sigmas.
+    """
+    names = {n for kpts in keypoints.values() for n in (kpts or ())}
+    try:
+        return KeypointLayout.build(classes, keypoints, {n: 1.0 for n in names}, flip_pairs,
+                                    skeletons, source=source)
+    except KeypointLayoutError as e:
+        raise ConverterError(str(e)) from e
+
+
+def coco_categories(layout: KeypointLayout) -> List[dict]:
+    """COCO ``categories`` of a layout: ids 1..C in class order, each class's own keypoint
+    names and its 1-based skeleton."""
+    cats = []
+    for i, (name, slots, skel) in enumerate(
+            zip(layout.classes, layout.class_slots, layout.skeletons or [()] *
+                layout.num_classes), 1):
+        cats.append(dict(
+            id=i, name=name, supercategory='object',
+            keypoints=[layout.keypoint_names[s] for s in slots],
+            skeleton=[[slots.index(a) + 1, slots.index(b) + 1] for a, b in skel]))
+    return cats
+
+
+def check_free(path: PathLike, overwrite: bool) -> None:
+    """Refuse to replace an existing output unless ``overwrite``."""
+    if os.path.lexists(path) and not overwrite:
+        raise ConverterError(f'{path} already exists; pass --overwrite to replace it or '
+                              'choose another output')
+
+
+def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = '',
+             unit: str = 'file') -> Iterable[T]:
+    """A tqdm progress bar around ``iterable`` (the plain iterable without tqdm)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True)
+
+
+def list_images(folder: PathLike, pattern: Optional[str] = None,
+                recursive: bool = False) -> List[Path]:
+    """Image files of a folder, sorted by path.
+
+    Args:
+        folder (str | PathLike): the folder.
+        pattern (str, optional): a glob such as ``'*.png'``; default: every file whose name
+            ends in one of :data:`IMAGE_EXTENSIONS`.
+        recursive (bool): also look in sub-folders.
+    """
+    root = Path(folder)
+    if pattern is not None:
+        found = root.rglob(pattern) if recursive else root.glob(pattern)
+    else:
+        found = (p for p in (root.rglob('*') if recursive else root.iterdir())
+                 if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in found if p.is_file())
