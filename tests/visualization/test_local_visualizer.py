@@ -110,3 +110,17 @@ def test_configs_use_it(config):
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     cfg = Config.fromfile(osp.join(repo, 'configs', 'yolox-kpt', config))
     assert cfg.visualizer.type == 'KptDetLocalVisualizer'
+
+
+def test_boxes_past_the_border_do_not_shift_the_picture():
+    """YOLOX boxes can reach past the image; drawn as they are, matplotlib rescales the
+    canvas and the whole picture moves inside a white margin."""
+    vis = visualizer(keypoint_layout=LAYOUT)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (80, 120, 3), dtype=np.uint8)
+    pred = InstanceData(bboxes=torch.tensor([[90., -10., 135., 40.]]), labels=torch.tensor([0]),
+                        scores=torch.tensor([0.9]), keypoints=torch.zeros(1, 4, 2),
+                        keypoint_scores=torch.zeros(1, 4))
+    out = vis._draw_instances(image, pred, list(LAYOUT['classes']), None)
+    assert out.shape == image.shape
+    assert np.array_equal(out[50:, :80], image[50:, :80])

@@ -76,10 +76,18 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
         Returns:
             np.ndarray: (H, W, 3) RGB drawn image.
         """
-        if 'bboxes' in instances and hasattr(instances.bboxes, 'tensor'):
-            # box structures (HorizontalBoxes) straight from a pipeline: mmdet draws tensors
+        if 'bboxes' in instances:
             instances = instances.clone()
-            instances.bboxes = instances.bboxes.tensor
+            boxes = instances.bboxes
+            # box structures (HorizontalBoxes) straight from a pipeline: mmdet draws tensors
+            boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+            # YOLOX does not clip its boxes to the image; matplotlib would then widen the
+            # axes to fit the box and shrink the picture inside a white margin
+            h, w = image.shape[:2]
+            boxes = boxes.clone().float()
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+            instances.bboxes = boxes
         drawn = super()._draw_instances(image, instances, classes, palette)
         layout = self.layout
         if layout is None or 'keypoints' not in instances or len(instances) == 0:
