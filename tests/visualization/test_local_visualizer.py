@@ -124,3 +124,19 @@ def test_boxes_past_the_border_do_not_shift_the_picture():
     out = vis._draw_instances(image, pred, list(LAYOUT['classes']), None)
     assert out.shape == image.shape
     assert np.array_equal(out[50:, :80], image[50:, :80])
+
+
+def test_fast_drawing_for_video_matches_colours_and_keypoints():
+    from yolox_kpt.keypoint_layout import KeypointLayout
+    from yolox_kpt.visualization import draw_frame
+    vis = visualizer(keypoint_layout=LAYOUT)
+    pred = InstanceData(bboxes=torch.tensor([[10., 20., 60., 70.]]), labels=torch.tensor([1]),
+                        scores=torch.tensor([0.9]),
+                        keypoints=torch.tensor([[[0., 0.], [0., 0.], [30., 60.], [50., 60.]]]),
+                        keypoint_scores=torch.tensor([[0., 0., 1., 1.]]))
+    bgr = draw_frame(vis, blank(), pred, fast=True)
+    assert tuple(bgr[45, 10][::-1]) == BLUE  # left box edge in the class colour (BGR out)
+    assert tuple(bgr[60, 30][::-1]) == tuple(HIGH_SCORE_RGB.astype(int))
+    assert bgr[60, 40, 0] > 100  # the cyclist skeleton between the wheels
+    assert bgr[15:20, 10:40].max() > 200  # the label's text above the box
+    assert KeypointLayout.from_config(LAYOUT) == vis.layout

@@ -81,20 +81,13 @@ def plot(matrix, names, path, title):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmengine.config import Config
 
-    from yolox_kpt.apis import ground_truth, load_results
+    from yolox_kpt.apis import results_and_ground_truth
     from yolox_kpt.keypoint_layout import KeypointLayout
 
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(dict(o.split('=', 1) for o in args.cfg_options))
+    cfg, results, gts = results_and_ground_truth(args.config, args.results, args.split,
+                                                 args.cfg_options)
     classes = list(KeypointLayout.from_config(cfg.keypoint_layout).classes)
-    results = load_results(args.results)
-    _, gts = ground_truth(cfg, args.split)
-    missing = sorted({int(r['img_id']) for r in results} - set(gts))
-    if missing:
-        raise SystemExit(f'{args.results}: image ids {missing[:5]} are not in the config\'s '
-                         f'{args.split} set')
     matrix = confusion_matrix(results, gts, len(classes), args.score_thr, args.iou_thr)
     names = classes + ['background']
     print(f"{'labelled / predicted':<22}" + ''.join(f'{n[:12]:>13}' for n in names))

@@ -50,20 +50,13 @@ def summarise(results, gts, classes, score_thr):
 def main(argv=None):
     args = parse_args(argv)
     from mmdet.structures import DetDataSample
-    from mmengine.config import Config
 
-    from yolox_kpt.apis import ground_truth, load_results, prediction_instances
+    from yolox_kpt.apis import prediction_instances, results_and_ground_truth
     from yolox_kpt.keypoint_layout import KeypointLayout
     from yolox_kpt.visualization import frame_visualizer
 
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(dict(o.split('=', 1) for o in args.cfg_options))
-    results = load_results(args.results)
-    _, gts = ground_truth(cfg, args.split)
-    unknown = sorted({int(r['img_id']) for r in results} - set(gts))
-    if unknown:
-        raise SystemExit(f'{args.results}: image ids {unknown[:5]} are not in the config\'s '
-                         f'{args.split} set: another config or split?')
+    cfg, results, gts = results_and_ground_truth(args.config, args.results, args.split,
+                                                 args.cfg_options)
     layout = KeypointLayout.from_config(cfg.keypoint_layout)
     summary = summarise(results, gts, layout.classes, args.score_thr)
     print(f'{len(results)} images, score >= {args.score_thr}')

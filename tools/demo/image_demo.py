@@ -19,19 +19,16 @@ import time
 import cv2
 from tqdm import tqdm
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import list_images, read_image
 
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('input', help='image file or folder')
-    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
-    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    add_model_args(parser)
     parser.add_argument('--out-dir', default='work_dirs/image_demo')
     parser.add_argument('--out-json', help='also write the detections to this JSON file')
-    parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
-    parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
 

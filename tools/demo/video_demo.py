@@ -18,21 +18,20 @@ import time
 import cv2
 from tqdm import tqdm
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import open_video
 
 
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('video', help='input video (mp4, avi, ...)')
-    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
-    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    add_model_args(parser)
     parser.add_argument('--out', help='output mp4 (default work_dirs/video_demo/<name>.mp4)')
-    parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--kpt-thr', type=float, default=0.3)
     parser.add_argument('--every', type=int, default=1, help='process every N-th frame')
+    parser.add_argument('--mmdet-draw', action='store_true',
+                        help="draw with mmdet's matplotlib visualizer (slower, nicer labels)")
     parser.add_argument('--max-frames', type=int, default=None)
-    parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
 
@@ -62,7 +61,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             dets = inferencer(frame, score_thr=args.score_thr)
             model_s += time.perf_counter() - t0
-            writer.write(draw_frame(vis, frame, detections_to_instances(dets)))
+            writer.write(draw_frame(vis, frame, detections_to_instances(dets),
+                                     fast=not args.mmdet_draw))
             frames += 1
     total_s = time.perf_counter() - start
     cap.release()

@@ -23,24 +23,21 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import iter_frames
 
 
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('source', help='folder of images or a video file')
-    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
-    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    add_model_args(parser, score_thr=0.5)
     parser.add_argument('--classes', nargs='+', help='class names to look for (default all)')
-    parser.add_argument('--score-thr', type=float, default=0.5)
     parser.add_argument('--min-height', type=float, default=0, help='box height, pixels')
     parser.add_argument('--min-area', type=float, default=0, help='box area, pixels^2')
     parser.add_argument('--every', type=int, default=1, help='video: look at every N-th frame')
     parser.add_argument('--out', default='work_dirs/mining/hits.json')
     parser.add_argument('--list', help='also write the hit frames, one per line')
     parser.add_argument('--copy-to', help='also copy (images) or write (video) the hit frames')
-    parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
 

@@ -1,7 +1,7 @@
 """``results.pkl`` (mmdet's ``DumpDetResults``) and the ground truth it was made on."""
 import os.path as osp
 import pickle
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -61,3 +61,24 @@ def ground_truth(cfg: Config, split: str = 'test') -> Tuple[object, Dict[int, Tu
             keypoints=torch.from_numpy(kpts[..., :2]),
             keypoints_visible=torch.from_numpy(kpts[..., 2])))
     return dataset, out
+
+
+def results_and_ground_truth(config: str, results_path: str, split: str = 'test',
+                             cfg_options: Sequence[str] = ()) -> Tuple[Config, List[dict],
+                                                                       dict]:
+    """What the results tools start from: the config (with ``KEY=VALUE`` overrides), the
+    saved results and the ground truth of ``split``; SystemExit when the results are for
+    images the split does not have (another config or split).
+
+    Returns:
+        tuple: (cfg, results, {img_id: (img_path, InstanceData)}) as :func:`ground_truth`.
+    """
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in cfg_options))
+    results = load_results(results_path)
+    _, gts = ground_truth(cfg, split)
+    unknown = sorted({int(r['img_id']) for r in results} - set(gts))
+    if unknown:
+        raise SystemExit(f'{results_path}: image ids {unknown[:5]} are not in the config\'s '
+                         f'{split} set: another config or split?')
+    return cfg, results, gts

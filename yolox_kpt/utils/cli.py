@@ -13,6 +13,15 @@ def tool_parser(doc: str) -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def add_model_args(parser: argparse.ArgumentParser, score_thr: float = 0.3) -> None:
+    """MODEL [CHECKPOINT], --score-thr, --device: how tools name a PyTorch checkpoint or an
+    exported model (see ``yolox_kpt.apis.KptInferencer``)."""
+    parser.add_argument('model', help='config (.py) or exported model (.onnx / .engine)')
+    parser.add_argument('checkpoint', nargs='?', help='weights, when MODEL is a config')
+    parser.add_argument('--score-thr', type=float, default=score_thr)
+    parser.add_argument('--device', default='cpu', help="'cpu', 'cuda' or 'cuda:N'")
+
+
 def median_seconds(fn: Callable[[], object], repeat: int, warmup: int):
     """Median wall time of ``repeat`` calls after ``warmup`` calls, and the last result."""
     for _ in range(warmup):

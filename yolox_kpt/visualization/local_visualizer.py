@@ -168,10 +168,40 @@ def frame_visualizer(layout: KeypointLayout, **kwargs) -> 'KptDetLocalVisualizer
     return vis
 
 
-def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray,
-               instances: InstanceData) -> np.ndarray:
-    """``instances`` (predictions or ground truth) drawn on a BGR image; BGR out."""
+def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray, instances: InstanceData,
+               fast: bool = False) -> np.ndarray:
+    """``instances`` (predictions or ground truth) drawn on a BGR image; BGR out.
+
+    ``fast`` draws boxes and labels with OpenCV instead of mmdet's matplotlib canvas (same
+    colours and keypoints; plainer text): about 1 ms instead of 80 ms a frame on the CI
+    machine, which is what a video needs.
+    """
     layout = vis.layout
-    drawn = vis._draw_instances(np.ascontiguousarray(image_bgr[..., ::-1]), instances,
-                                list(layout.classes), vis.dataset_meta.get('palette'))
-    return np.ascontiguousarray(drawn[..., ::-1])
+    rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+    palette = vis.dataset_meta.get('palette')
+    if not fast:
+        drawn = vis._draw_instances(rgb, instances, list(layout.classes), palette)
+        return np.ascontiguousarray(drawn[..., ::-1])
+    colors = get_palette(vis.bbox_color or palette or 'random', len(layout.classes))
+    labels = _numpy(instances.labels).astype(int)
+    boxes = _numpy(instances.bboxes).reshape(-1, 4).round().astype(int)
+    scores = _numpy(instances.scores) if 'scores' in instances else None
+    for i, (box, label) in enumerate(zip(boxes, labels)):
+        color = tuple(int(c) for c in colors[label])
+        cv2.rectangle(rgb, tuple(box[:2]), tuple(box[2:]), color, 2)
+        text = layout.classes[label] + ('' if scores is None else f' {100 * scores[i]:.1f}')
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        x, y = int(box[0]), max(int(box[1]), th + base)
+        cv2.rectangle(rgb, (x, y - th - base), (x + tw, y), (0, 0, 0), -1)
+        cv2.putText(rgb, text, (x, y - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (230, 230, 230),
+                    1, cv2.LINE_AA)
+    if 'keypoints' in instances and len(labels):
+        keypoints = _numpy(instances.keypoints).reshape(len(labels), -1, 2)
+        if 'keypoint_scores' in instances:
+            kscores, visible = _numpy(instances.keypoint_scores), None
+            shown = kscores >= vis.kpt_score_thr
+        else:
+            kscores, visible = None, _numpy(instances.keypoints_visible)
+            shown = visible > 0
+        vis.draw_keypoints(rgb, keypoints, labels, shown, kscores, visible, layout, colors)
+    return np.ascontiguousarray(rgb[..., ::-1])
