@@ -146,3 +146,36 @@ def test_plot_logs(tmp_path):
     bad.write_text('{"loss": 1}\nnot json\n')
     proc = run('plot_logs.py', bad, ok=False)
     assert proc.returncode != 0 and f'{bad}:2: not a JSON line' in proc.stderr
+
+
+def test_stock_test_show_dir_draws_keypoints(data, tmp_path):
+    """tools/test.py --show-dir draws with KptDetLocalVisualizer: labels | prediction, the
+    labelled tyre points at their pixels in the vehicle colour."""
+    from yolox_kpt.testing import confident_random_checkpoint
+    images = sorted((data / 'images' / 'val').glob('*.jpg'))
+    ckpt = confident_random_checkpoint(Config.fromfile(CONFIG), str(tmp_path / 'm.pth'),
+                                       str(images[0]))
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'test.py'), CONFIG, ckpt,
+                           '--work-dir', str(tmp_path / 'work'), '--show-dir', 'pictures',
+                           *data_options(data)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    drawn = sorted((tmp_path / 'work').glob('*/pictures/*.jpg'))
+    assert len(drawn) == len(images)
+    gt = json.loads((data / 'annotations' / 'val.json').read_text())
+    vehicle = next(c['id'] for c in gt['categories'] if c['name'] == 'vehicle')
+    changed, total = 0, 0
+    for img in gt['images']:
+        pic = cv2.imread(str(next(p for p in drawn if p.name == img['file_name'])))[..., ::-1]
+        assert pic.shape == (img['height'], 2 * img['width'], 3)
+        for a in gt['annotations']:
+            if a['image_id'] != img['id'] or a['category_id'] != vehicle:
+                continue
+            for x, y, v in np.asarray(a['keypoints']).reshape(-1, 3):
+                if v == 2:
+                    # the filled dot is not the image's own colour there any more
+                    orig = cv2.imread(str(data / 'images' / 'val' / img['file_name']))
+                    total += 1
+                    changed += np.abs(pic[round(y), round(x)].astype(int) -
+                                      orig[round(y), round(x)][::-1]).max() > 40
+    assert total > 0 and changed >= 0.8 * total, (changed, total)
