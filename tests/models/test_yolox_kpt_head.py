@@ -213,3 +213,22 @@ def test_light_branch_reads_the_box_features():
     reg_grads = [convs[0].conv.weight.grad for convs in light.multi_level_reg_convs]
     assert sum(g.abs().sum() for g in reg_grads if g is not None) > 0
     assert all(convs[0].conv.weight.grad is None for convs in light.multi_level_cls_convs)
+
+
+def test_visibility_weights_of_the_keypoint_losses():
+    """(0, 0, 1): occluded (v=1) points give no keypoint loss; (0, 1, 1) they do."""
+    losses = {}
+    for weights in ((0., 0., 1.), (0., 1., 1.)):
+        torch.manual_seed(0)
+        head = YOLOXKptHead(keypoint_layout=LAYOUT, loss_kpt_l1=dict(type='L1Loss'),
+                            kpt_vis_weights=weights, **copy.deepcopy(HEAD_ARGS))
+        head.init_weights()
+        head.train()
+        losses[weights] = head.loss_by_feat(*head(feats()), [gt(3, 0, visible=1.)] * 2,
+                                            metas())
+    assert losses[(0., 0., 1.)]['loss_kpt_oks'] == 0
+    assert losses[(0., 0., 1.)]['loss_kpt_l1'] == 0
+    assert losses[(0., 1., 1.)]['loss_kpt_oks'] > 0
+    with pytest.raises(ValueError, match='kpt_vis_weights'):
+        YOLOXKptHead(keypoint_layout=LAYOUT, kpt_vis_weights=(1., 1.),
+                     **copy.deepcopy(HEAD_ARGS))

@@ -42,6 +42,9 @@ class YOLOXKptHead(YOLOXHead):
         loss_kpt_oks (dict, optional): OKS loss config (``OKSLoss``); None disables it.
         loss_kpt_l1 (dict, optional): L1 loss on offsets in stride units; None disables.
         loss_kpt_vis (dict, optional): Visibility BCE; target is "labelled" (v > 0).
+        kpt_vis_weights (tuple[float]): Weight of a keypoint in the OKS and L1 losses by its
+            COCO v (0, 1, 2): default (0, 1, 1) trains on every labelled point; e.g.
+            (0, 0.5, 1) trusts occluded (v=1) positions half as much.
         **kwargs: ``YOLOXHead`` arguments; ``num_classes`` defaults to the layout's.
     """
 
@@ -54,6 +57,7 @@ class YOLOXKptHead(YOLOXHead):
                  loss_kpt_l1: OptConfigType = None,
                  loss_kpt_vis: OptConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+                 kpt_vis_weights: Sequence[float] = (0.0, 1.0, 1.0),
                  **kwargs) -> None:
         self.layout = KeypointLayout.from_config(keypoint_layout)
         if self.layout.num_keypoints == 0:
@@ -80,6 +84,12 @@ class YOLOXKptHead(YOLOXHead):
         # Not persistent: derived from the config, so checkpoints stay stock-compatible.
         self.register_buffer('class_slot_mask',
                              torch.from_numpy(self.layout.class_slot_mask()),
+                             persistent=False)
+        if len(kpt_vis_weights) != 3 or min(kpt_vis_weights) < 0:
+            raise ValueError(f'kpt_vis_weights must be 3 non-negative weights for v = 0, 1, '
+                             f'2, got {kpt_vis_weights}')
+        self.register_buffer('kpt_vis_weights',
+                             torch.tensor(kpt_vis_weights, dtype=torch.float32),
                              persistent=False)
         self.register_buffer('kpt_sigmas',
                              torch.tensor(self.layout.sigmas, dtype=torch.float32),
@@ -312,7 +322,8 @@ class YOLOXKptHead(YOLOXHead):
             losses), so N processes train like one with N times the batch.
         """
         owned = kpt_owned.to(pred_vis.dtype)
-        labelled = owned * (kpt_visible > 0).to(pred_vis.dtype)
+        vis_index = kpt_visible.round().clamp(0, 2).long()
+        labelled = owned * self.kpt_vis_weights.to(pred_vis.dtype)[vis_index]
         zero = pred_kpts.sum() * 0 + pred_vis.sum() * 0
         losses = {}
         if self.loss_kpt_oks is not None:
