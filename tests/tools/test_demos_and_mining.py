@@ -115,7 +115,8 @@ def test_mining_folder_and_video(models, tmp_path):
     out = tmp_path / 'hits.json'
     log = run('mining/mine_frames.py', models['image_dir'], models['onnx'], '--classes',
               'vehicle', '--score-thr', 0.5, '--min-height', 20, '--out', out, '--list',
-              tmp_path / 'hits.txt', '--copy-to', tmp_path / 'frames')
+              tmp_path / 'hits.txt', '--copy-to', tmp_path / 'frames', '--sheet',
+              tmp_path / 'sheet.jpg')
     hits = json.loads(out.read_text())
     assert hits['frames_seen'] == 3 and f'written to {out}' in log
     assert sorted(h['frame'] for h in hits['hits']) == expected
@@ -123,6 +124,9 @@ def test_mining_folder_and_video(models, tmp_path):
                >= 20 for h in hits['hits'] for d in h['detections'])
     assert (tmp_path / 'hits.txt').read_text().split() == [h['frame'] for h in hits['hits']]
     assert sorted(p.name for p in (tmp_path / 'frames').iterdir()) == expected
+    if expected:  # 320x256 frames, 4 to a row of 320-pixel tiles
+        rows = (len(expected) + 3) // 4
+        assert cv2.imread(str(tmp_path / 'sheet.jpg')).shape == (256 * rows, 4 * 320, 3)
 
     video = tmp_path / 'drive.mp4'
     make_video(models['images'], video, repeat=2)  # 6 frames

@@ -4,8 +4,9 @@ the frames with chosen classes above a score and a size.
 MODEL is a config (then give CHECKPOINT) or an exported model. A frame is a hit when at
 least one detection has a class in --classes (all classes by default), a score >= --score-thr
 and a box at least --min-height pixels tall and --min-area pixels^2 large. Writes JSON (every
-hit with its detections), and optionally --list (one frame per line) and --copy-to (the hit
-frames as image files; video frames are written as JPEG named by frame index).
+hit with its detections), and optionally --list (one frame per line), --copy-to (the hit
+frames as image files; video frames are written as JPEG named by frame index) and --sheet
+(the first hits with their detections drawn, in one picture).
 
 Examples:
     python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
@@ -38,12 +39,28 @@ def parse_args(argv=None):
     parser.add_argument('--out', default='work_dirs/mining/hits.json')
     parser.add_argument('--list', help='also write the hit frames, one per line')
     parser.add_argument('--copy-to', help='also copy (images) or write (video) the hit frames')
+    parser.add_argument('--sheet', help='also write a contact sheet: the first --sheet-size '
+                        'hit frames with their hits drawn, in one image')
+    parser.add_argument('--sheet-size', type=int, default=12)
     return parser.parse_args(argv)
+
+
+def contact_sheet(tiles, columns=4, width=320):
+    """One BGR image of ``tiles`` (BGR images) resized to ``width``, ``columns`` a row."""
+    tiles = [cv2.resize(t, (width, round(t.shape[0] * width / t.shape[1]))) for t in tiles]
+    height = max(t.shape[0] for t in tiles)
+    rows = [tiles[i:i + columns] for i in range(0, len(tiles), columns)]
+    blank = np.full((height, width, 3), 255, np.uint8)
+    return np.vstack([np.hstack([cv2.copyMakeBorder(t, 0, height - t.shape[0], 0, 0,
+                                                    cv2.BORDER_CONSTANT, value=(255, 255, 255))
+                                 for t in row] + [blank] * (columns - len(row)))
+                      for row in rows])
 
 
 def main(argv=None):
     args = parse_args(argv)
     from yolox_kpt.apis import KptInferencer
+    from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
 
     inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
     names = inferencer.layout.classes
@@ -54,7 +71,8 @@ def main(argv=None):
     wanted_ids = np.array([names.index(c) for c in wanted])
     if args.copy_to:
         os.makedirs(args.copy_to, exist_ok=True)
-    hits, seen = [], 0
+    hits, seen, tiles = [], 0, []
+    vis = frame_visualizer(inferencer.layout) if args.sheet else None
     for name, seconds, image in tqdm(iter_frames(args.source, args.every), desc='frames'):
         seen += 1
         dets = inferencer(image, score_thr=args.score_thr)
@@ -67,6 +85,11 @@ def main(argv=None):
             dict(label=names[int(lb)], score=round(float(s), 4),
                  bbox=[round(float(v), 1) for v in box])
             for box, s, lb in zip(dets.boxes[keep], dets.scores[keep], dets.labels[keep])]))
+        if args.sheet and len(tiles) < args.sheet_size:
+            shown = dets.__class__(**{k: getattr(dets, k)[keep] for k in (
+                'boxes', 'scores', 'labels', 'keypoints')}, class_names=dets.class_names,
+                keypoint_names=dets.keypoint_names)
+            tiles.append(draw_frame(vis, image, detections_to_instances(shown), fast=True))
         if args.copy_to:
             target = osp.join(args.copy_to, name)
             if osp.isdir(args.source):
@@ -88,6 +111,10 @@ def main(argv=None):
         print(f'frame list written to {osp.abspath(args.list)}')
     if args.copy_to:
         print(f'hit frames written to {osp.abspath(args.copy_to)}')
+    if args.sheet and tiles:
+        os.makedirs(osp.dirname(osp.abspath(args.sheet)), exist_ok=True)
+        cv2.imwrite(args.sheet, contact_sheet(tiles))
+        print(f'contact sheet of {len(tiles)} hit frames written to {osp.abspath(args.sheet)}')
 
 
 if __name__ == '__main__':
