@@ -2,6 +2,10 @@
 # the keypoint-loss / assignment ablation (tools/analysis/ablate_kpt_learning.py).
 _base_ = './yolox-kpt_tiny_1xb8-20e_synthetic-driving-cpu.py'
 
+# Both keypoint losses defined (as in the nano CPU recipe), so that each ablation row
+# switches one off with --cfg-options ...loss_kpt_l1=None / ...loss_kpt_oks=None.
+model = dict(bbox_head=dict(loss_kpt_oks=dict(_delete_=True, type='OKSLoss', loss_weight=20.0)))
+
 max_epochs = 6
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [

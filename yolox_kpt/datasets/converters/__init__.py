@@ -1,8 +1,8 @@
 """Dataset converters (COCO keypoint files in and out); the command-line tools are in
 ``tools/dataset_converters/``. Imports here stay cheap: stdlib, numpy and OpenCV only."""
-from .common import ConverterError, load_layout
-from .driving import (CameraLabelError, CocoFileError, assign_by_ratio, check_consistency,
-                      coco_subset, convert_camera_labels, load_coco, select_frames)
+from .common import CocoFileError, ConverterError, load_coco, load_layout
+from .driving import (CameraLabelError, assign_by_ratio, check_consistency, coco_subset,
+                      convert_camera_labels, select_frames)
 from .labelme import labelme_to_coco, parse_labelme_shapes
 from .video import images_to_video, video_to_gif
 from .yolo_pose import coco_to_yolo_pose, yolo_pose_to_coco

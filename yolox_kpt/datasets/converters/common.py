@@ -5,6 +5,7 @@ fast; mmengine (for ``--config``) and tqdm are imported when used.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
@@ -20,6 +21,38 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 class ConverterError(ValueError):
     """Input a converter cannot use; the message names the file (and shape or line)."""
+
+
+class CocoFileError(ConverterError):
+    """A COCO file that cannot be read as one."""
+
+
+def load_coco(path: PathLike) -> dict:
+    """A COCO file as a dict with ``images``, ``annotations`` and ``categories`` lists.
+
+    Raises:
+        CocoFileError: missing file, not JSON, missing lists, image without ``id``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CocoFileError(f'{path}: no such file')
+    try:
+        data = json.loads(path.read_text(encoding='utf-8'))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CocoFileError(f'{path}: not a JSON file ({e})') from e
+    if not isinstance(data, dict):
+        raise CocoFileError(f'{path}: a COCO file is a JSON object, got {type(data).__name__}')
+    missing = [k for k in ('images', 'annotations', 'categories')
+               if not isinstance(data.get(k), list)]
+    if missing:
+        raise CocoFileError(f'{path}: a COCO file needs the lists {missing}')
+    for i, img in enumerate(data['images']):
+        if not isinstance(img, dict) or 'id' not in img:
+            raise CocoFileError(f'{path}: images[{i}] has no "id"')
+    for i, ann in enumerate(data['annotations']):
+        if not isinstance(ann, dict) or 'image_id' not in ann:
+            raise CocoFileError(f'{path}: annotations[{i}] has no "image_id"')
+    return data
 
 
 def load_layout(config: Optional[PathLike] = None,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..synthetic_driving import CLASSES, KEYPOINTS, coco_categories
-from .common import ConverterError
+from .common import CocoFileError, ConverterError, load_coco, progress  # noqa: F401 (re-exported)
 
 PathLike = Union[str, Path]
 
@@ -59,18 +59,12 @@ class CameraLabelError(ConverterError):
     """A camera label file that does not follow ``docs/camera_label_schema.md``."""
 
 
-class CocoFileError(ConverterError):
-    """A COCO file that cannot be read as one."""
-
-
 # --------------------------------------------------------------------------- helpers
 
 
-def _bar(it: Iterable, total: int, desc: str, progress: bool, unit: str = 'file') -> Iterable:
-    if not progress:
-        return it
-    from tqdm import tqdm  # a dependency of the package; imported only when shown
-    return tqdm(it, total=total, desc=desc, unit=unit)
+def _bar(it: Iterable, total: Optional[int], desc: str, show: bool,
+         unit: str = 'file') -> Iterable:
+    return progress(it, total, desc, unit) if show else it
 
 
 def _number(v) -> Optional[float]:
@@ -118,34 +112,6 @@ def assign_by_ratio(sizes: Sequence[int], ratios: Sequence[float]) -> List[int]:
         out.append(next((i for i, b in enumerate(bounds) if mid <= b), len(bounds) - 1))
         pos += size
     return out
-
-
-def load_coco(path: PathLike) -> dict:
-    """A COCO file as a dict with ``images``, ``annotations`` and ``categories`` lists.
-
-    Raises:
-        CocoFileError: missing file, not JSON, missing lists, image without ``id``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CocoFileError(f'{path}: no such file')
-    try:
-        data = json.loads(path.read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CocoFileError(f'{path}: not a JSON file ({e})') from e
-    if not isinstance(data, dict):
-        raise CocoFileError(f'{path}: a COCO file is a JSON object, got {type(data).__name__}')
-    missing = [k for k in ('images', 'annotations', 'categories')
-               if not isinstance(data.get(k), list)]
-    if missing:
-        raise CocoFileError(f'{path}: a COCO file needs the lists {missing}')
-    for i, img in enumerate(data['images']):
-        if not isinstance(img, dict) or 'id' not in img:
-            raise CocoFileError(f'{path}: images[{i}] has no "id"')
-    for i, ann in enumerate(data['annotations']):
-        if not isinstance(ann, dict) or 'image_id' not in ann:
-            raise CocoFileError(f'{path}: annotations[{i}] has no "image_id"')
-    return data
 
 
 def write_json(path: PathLike, data: dict) -> Path:

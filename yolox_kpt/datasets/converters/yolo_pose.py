@@ -23,26 +23,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...keypoint_layout import KeypointLayout
-from .common import (ConverterError, PathLike, check_free, coco_categories,
-                             conversion_layout, list_images, progress)
+from .common import (ConverterError, PathLike, check_free, coco_categories, conversion_layout,
+                     list_images, load_coco, progress)
 
 #: The data yaml key holding the per-class keypoint names (ignored by Ultralytics).
 LAYOUT_KEY = 'yolox_kpt'
 
 
 # --------------------------------------------------------------------------- helpers
-def _load_coco(ann_file: PathLike) -> dict:
-    try:
-        data = json.loads(Path(ann_file).read_text(encoding='utf-8'))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConverterError(f'{ann_file}: not a readable COCO JSON file ({e})') from e
-    missing = [k for k in ('images', 'annotations', 'categories')
-               if not isinstance(data.get(k) if isinstance(data, dict) else None, list)]
-    if missing:
-        raise ConverterError(f'{ann_file}: a COCO file needs the lists {missing}')
-    return data
-
-
 def layout_from_coco(data: dict, source: str) -> KeypointLayout:
     """The layout of a COCO file's categories (classes in category id order)."""
     cats = sorted(data['categories'], key=lambda c: c['id'])
@@ -112,7 +100,7 @@ def coco_to_yolo_pose(splits: Sequence[Tuple[str, PathLike, PathLike]], out_dir:
     targets = [data_yaml] + [out / d / s for s in names for d in ('labels', 'images')]
     for t in targets:
         check_free(t, overwrite)
-    loaded = [(name, ann, Path(img_dir), _load_coco(ann)) for name, ann, img_dir in splits]
+    loaded = [(name, ann, Path(img_dir), load_coco(ann)) for name, ann, img_dir in splits]
     if layout is None:
         layout = layout_from_coco(loaded[0][3], str(loaded[0][1]))
     elif not any(layout.skeletons):
