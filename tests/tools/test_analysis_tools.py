@@ -142,6 +142,11 @@ def test_plot_logs(tmp_path):
     assert f'written to {out}' in proc.stdout
     img = cv2.imread(str(out))
     assert img.shape == (450, 1200, 3)
+    # no validation records: the losses alone, one panel
+    train_only = tmp_path / 'train_only.json'
+    train_only.write_text('\n'.join(json.dumps(x) for x in lines[:5]))
+    run('plot_logs.py', train_only, '--out', tmp_path / 'train_only.png')
+    assert cv2.imread(str(tmp_path / 'train_only.png')).shape == (450, 700, 3)
     bad = tmp_path / 'bad.json'
     bad.write_text('{"loss": 1}\nnot json\n')
     proc = run('plot_logs.py', bad, ok=False)

@@ -61,20 +61,25 @@ def main(argv=None):
                                 if k.startswith('loss')})
     if not keys:
         raise SystemExit('no loss keys in the logs: pass --keys')
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    has_val = any(k in r for _, val in runs.values() for r in val for k in args.metrics)
+    # no validation in the logs (e.g. val only after training): the losses alone
+    fig, axes = plt.subplots(1, 2 if has_val else 1, figsize=(12 if has_val else 7, 4.5),
+                             squeeze=False)
+    axes = list(axes[0]) + [None] * (1 - has_val)
     for label, (train, val) in runs.items():
         for key in keys:
             pts = [(r['step'], r[key]) for r in train if key in r]
             if pts:
                 axes[0].plot(*zip(*pts), label=f'{label}: {key}' if len(runs) > 1 else key)
-        for key in args.metrics:
+        for key in args.metrics if has_val else ():
             pts = [(r['step'], r[key]) for r in val if key in r]
             if pts:
                 axes[1].plot(*zip(*pts), marker='o',
                              label=f'{label}: {key}' if len(runs) > 1 else key)
     axes[0].set(xlabel='iteration', ylabel='loss', title='training losses')
-    axes[1].set(xlabel='epoch', ylabel='metric', title='validation', ylim=(0, 1))
-    for ax in axes:
+    if has_val:
+        axes[1].set(xlabel='epoch', ylabel='metric', title='validation', ylim=(0, 1))
+    for ax in axes[:1 + has_val]:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)

@@ -27,7 +27,8 @@ def parse_args(argv=None):
     parser.add_argument('--img-dir', required=True, help='folder of its images')
     parser.add_argument('--iters', type=int, default=300)
     parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--lr', type=float, default=0.002, help='AdamW learning rate')
+    parser.add_argument('--lr', type=float, default=0.002,
+                        help='AdamW peak learning rate (warm-up, then cosine to 5%%)')
     parser.add_argument('--size', type=int, default=416, help='input side (images padded)')
     parser.add_argument('--work-dir', default='work_dirs/overfit_check')
     parser.add_argument('--seed', type=int, default=0)
@@ -63,8 +64,12 @@ def overfit_config(cfg, args):
                          val_interval=args.iters + 1)
     cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(
         type='AdamW', lr=args.lr, weight_decay=0.0))
-    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-                                end=min(50, args.iters))]
+    # warm-up, then cosine down to 5%: a constant rate left the loss bouncing on a plateau
+    warmup = min(50, args.iters // 2)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=warmup),
+        dict(type='CosineAnnealingLR', eta_min=0.05 * args.lr, by_epoch=False, begin=warmup,
+             T_max=args.iters - warmup, end=args.iters)]
     cfg.custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook')]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=args.iters,
                                         by_epoch=False, save_last=False)
