@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_cfg_options, tool_parser
 
 
 def parse_args(argv=None):
@@ -24,7 +24,7 @@ def parse_args(argv=None):
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
     parser.add_argument('--num', type=int, default=10, help='samples to draw')
     parser.add_argument('--out-dir', default='work_dirs/browse_dataset')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
@@ -39,7 +39,7 @@ def main(argv=None):
     from yolox_kpt.visualization import draw_frame, frame_visualizer
 
     cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(dict(o.split('=', 1) for o in args.cfg_options))
+    cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     vis = frame_visualizer(KeypointLayout.from_config(cfg.keypoint_layout))

@@ -18,7 +18,7 @@ import os.path as osp
 
 import numpy as np
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_cfg_options, tool_parser
 
 
 def parse_args(argv=None):
@@ -29,8 +29,7 @@ def parse_args(argv=None):
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--iou-thr', type=float, default=0.5)
     parser.add_argument('--out-dir', default='work_dirs/confusion_matrix')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='config overrides, e.g. data paths')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 import cv2
 from tqdm import tqdm
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_cfg_options, tool_parser
 
 
 def parse_args(argv=None):
@@ -27,8 +27,7 @@ def parse_args(argv=None):
     parser.add_argument('--img-ids', type=int, nargs='+', help='draw these images only')
     parser.add_argument('--summary-only', action='store_true')
     parser.add_argument('--out-dir', default='work_dirs/show_results')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='config overrides, e.g. data paths')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -17,7 +17,7 @@ import os
 import os.path as osp
 import time
 
-from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.cli import add_cfg_options, tool_parser
 
 
 def parse_args(argv=None):
@@ -32,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, default=416, help='input side (images padded)')
     parser.add_argument('--work-dir', default='work_dirs/overfit_check')
     parser.add_argument('--seed', type=int, default=0)
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 
@@ -88,7 +89,9 @@ def main(argv=None):
     from mmengine.runner import Runner
 
     import yolox_kpt  # noqa: F401
-    cfg = overfit_config(Config.fromfile(args.config), args)
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    cfg = overfit_config(cfg, args)
     start = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -1,7 +1,7 @@
 """``results.pkl`` (mmdet's ``DumpDetResults``) and the ground truth it was made on."""
 import os.path as osp
 import pickle
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -64,9 +64,9 @@ def ground_truth(cfg: Config, split: str = 'test') -> Tuple[object, Dict[int, Tu
 
 
 def results_and_ground_truth(config: str, results_path: str, split: str = 'test',
-                             cfg_options: Sequence[str] = ()) -> Tuple[Config, List[dict],
+                             cfg_options: Optional[dict] = None) -> Tuple[Config, List[dict],
                                                                        dict]:
-    """What the results tools start from: the config (with ``KEY=VALUE`` overrides), the
+    """What the results tools start from: the config (with ``cfg_options`` merged), the
     saved results and the ground truth of ``split``; SystemExit when the results are for
     images the split does not have (another config or split).
 
@@ -74,7 +74,7 @@ def results_and_ground_truth(config: str, results_path: str, split: str = 'test'
         tuple: (cfg, results, {img_id: (img_path, InstanceData)}) as :func:`ground_truth`.
     """
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict(dict(o.split('=', 1) for o in cfg_options))
+    cfg.merge_from_dict(cfg_options or {})
     results = load_results(results_path)
     _, gts = ground_truth(cfg, split)
     unknown = sorted({int(r['img_id']) for r in results} - set(gts))

@@ -22,6 +22,14 @@ def add_model_args(parser: argparse.ArgumentParser, score_thr: float = 0.3) -> N
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda' or 'cuda:N'")
 
 
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options KEY=VALUE ...`` parsed as mmdet's tools do (numbers, lists, None)."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        metavar='KEY=VALUE', help='config overrides, e.g. data paths or '
+                        'model.bbox_head.loss_kpt_l1.loss_weight=1.0')
+
+
 def median_seconds(fn: Callable[[], object], repeat: int, warmup: int):
     """Median wall time of ``repeat`` calls after ``warmup`` calls, and the last result."""
     for _ in range(warmup):
