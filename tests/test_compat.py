@@ -56,3 +56,35 @@ def test_numpy_scalars_would_need_getattr(tmp_path):
     torch.save(dict(meta=dict(seed=np.int64(7))), path)
     with pytest.raises(UnsafeCheckpointError):
         safe_torch_load(str(path))
+
+
+def test_concurrent_metric_dumps_are_never_seen_half_written(tmp_path):
+    """mmengine's LoggerHook dumps the test metrics JSON on every rank to one path. With the
+    put_text shim, a reader polling the file while two processes race on it only ever sees
+    whole records (plain 'w' writes show truncated or mixed files within a few hundred
+    writes), and the last record is complete."""
+    import json
+    import subprocess
+    import sys
+    target = tmp_path / 'metrics.json'
+    script = (
+        'import sys, yolox_kpt\n'
+        'from mmengine.fileio import dump\n'
+        'n = int(sys.argv[2])\n'
+        'for i in range(400):\n'
+        '    dump({"rank": n, "i": i, "pad": "x" * (n * 9973 + i)}, sys.argv[1])\n')
+    procs = [subprocess.Popen([sys.executable, '-c', script, str(target), str(n)])
+             for n in (1, 2)]
+    reads, broken = 0, 0
+    while any(p.poll() is None for p in procs):
+        if target.exists():
+            reads += 1
+            try:
+                json.loads(target.read_text())
+            except ValueError:
+                broken += 1
+    assert all(p.returncode == 0 for p in procs)
+    assert reads > 10 and broken == 0, (reads, broken)
+    record = json.loads(target.read_text())
+    assert record['i'] == 399 and len(record['pad']) == record['rank'] * 9973 + 399
+    assert not list(tmp_path.glob('.*tmp*'))  # no temporary files left behind

@@ -227,6 +227,11 @@ def patch_cpu_distributed() -> None:
 # destination (``os.replace`` is atomic on POSIX): a reader sees the old file or the whole
 # new one, never half of it. (The hook side, deleting old checkpoints only after the new one
 # is complete, is ``AtomicCheckpointHook``.)
+# ``LocalBackend.put_text`` gets the same treatment for a second upstream bug: mmengine's
+# ``LoggerHook.after_val_epoch``/``after_test_epoch`` dump the metrics JSON on *every* rank to
+# the same path (``fileio.dump`` -> ``put_text``, 'w' mode); two ranks truncating and writing
+# different-length records at once left a file with trailing bytes ("Extra data", seen once
+# in tests/tools/test_dist_train.py). Whole-file renames leave one complete record.
 # ---------------------------------------------------------------------------------------
 
 
@@ -252,7 +257,11 @@ def patch_atomic_local_writes() -> None:
     def put(self, obj: bytes, filepath) -> None:
         atomic_write_bytes(obj, str(filepath))
 
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        atomic_write_bytes(obj.encode(encoding), str(filepath))
+
     LocalBackend.put = put
+    LocalBackend.put_text = put_text
 
 
 _APPLIED: Dict[str, bool] = {}
