@@ -89,9 +89,18 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
             boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
             instances.bboxes = boxes
         drawn = super()._draw_instances(image, instances, classes, palette)
+        canvas = self.draw_instance_keypoints(np.ascontiguousarray(drawn), instances, palette)
+        self.set_image(canvas)
+        return self.get_image()
+
+    def draw_instance_keypoints(self, canvas: np.ndarray, instances: InstanceData,
+                                palette: Optional[Sequence[tuple]]) -> np.ndarray:
+        """Keypoints and skeletons of ``instances`` (predictions with ``keypoint_scores`` or
+        ground truth with ``keypoints_visible``, v=2 when absent) on ``canvas`` (H, W, 3) RGB,
+        in place; nothing without a layout or keypoints."""
         layout = self.layout
         if layout is None or 'keypoints' not in instances or len(instances) == 0:
-            return drawn
+            return canvas
         labels = _numpy(instances.labels).astype(int)
         keypoints = _numpy(instances.keypoints).reshape(len(labels), -1, 2)
         if 'keypoint_scores' in instances:
@@ -103,12 +112,12 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
                                            np.full(keypoints.shape[:2], 2.0)))
             scores = None
             shown = visible > 0
-        colors = get_palette(self.bbox_color or palette or 'random', len(layout.classes))
-        canvas = np.ascontiguousarray(drawn)
-        canvas = self.draw_keypoints(canvas, keypoints, labels, shown, scores, visible,
-                                     layout, colors)
-        self.set_image(canvas)
-        return self.get_image()
+        return self.draw_keypoints(canvas, keypoints, labels, shown, scores, visible, layout,
+                                   self.class_colors(palette))
+
+    def class_colors(self, palette: Optional[Sequence[tuple]]) -> List[tuple]:
+        """RGB colour per class of the layout, as mmdet colours the boxes."""
+        return get_palette(self.bbox_color or palette or 'random', len(self.layout.classes))
 
     def draw_keypoints(self, canvas: np.ndarray, keypoints: np.ndarray, labels: np.ndarray,
                        shown: np.ndarray, scores: Optional[np.ndarray],
@@ -182,7 +191,7 @@ def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray, instances: Ins
     if not fast:
         drawn = vis._draw_instances(rgb, instances, list(layout.classes), palette)
         return np.ascontiguousarray(drawn[..., ::-1])
-    colors = get_palette(vis.bbox_color or palette or 'random', len(layout.classes))
+    colors = vis.class_colors(palette)
     labels = _numpy(instances.labels).astype(int)
     boxes = _numpy(instances.bboxes).reshape(-1, 4).round().astype(int)
     scores = _numpy(instances.scores) if 'scores' in instances else None
@@ -195,13 +204,5 @@ def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray, instances: Ins
         cv2.rectangle(rgb, (x, y - th - base), (x + tw, y), (0, 0, 0), -1)
         cv2.putText(rgb, text, (x, y - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (230, 230, 230),
                     1, cv2.LINE_AA)
-    if 'keypoints' in instances and len(labels):
-        keypoints = _numpy(instances.keypoints).reshape(len(labels), -1, 2)
-        if 'keypoint_scores' in instances:
-            kscores, visible = _numpy(instances.keypoint_scores), None
-            shown = kscores >= vis.kpt_score_thr
-        else:
-            kscores, visible = None, _numpy(instances.keypoints_visible)
-            shown = visible > 0
-        vis.draw_keypoints(rgb, keypoints, labels, shown, kscores, visible, layout, colors)
+    vis.draw_instance_keypoints(rgb, instances, palette)
     return np.ascontiguousarray(rgb[..., ::-1])
