@@ -59,6 +59,8 @@ def contact_sheet(tiles, columns=4, width=320):
 
 def main(argv=None):
     args = parse_args(argv)
+    import torch
+
     from yolox_kpt.apis import KptInferencer
     from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
 
@@ -86,10 +88,8 @@ def main(argv=None):
                  bbox=[round(float(v), 1) for v in box])
             for box, s, lb in zip(dets.boxes[keep], dets.scores[keep], dets.labels[keep])]))
         if args.sheet and len(tiles) < args.sheet_size:
-            shown = dets.__class__(**{k: getattr(dets, k)[keep] for k in (
-                'boxes', 'scores', 'labels', 'keypoints')}, class_names=dets.class_names,
-                keypoint_names=dets.keypoint_names)
-            tiles.append(draw_frame(vis, image, detections_to_instances(shown), fast=True))
+            hit_instances = detections_to_instances(dets)[torch.from_numpy(keep)]
+            tiles.append(draw_frame(vis, image, hit_instances, fast=True))
         if args.copy_to:
             target = osp.join(args.copy_to, name)
             if osp.isdir(args.source):
