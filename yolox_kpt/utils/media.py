@@ -1,12 +1,33 @@
 """Images and video frames for the tools: listing, opening, iterating, with clear errors."""
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+#: File name endings taken as images when a folder is listed (lower case).
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+
+
+def list_folder_images(folder: Union[str, os.PathLike], pattern: Optional[str] = None,
+                       recursive: bool = False) -> List[Path]:
+    """Image files of a folder, sorted by path.
+
+    Args:
+        folder (str | PathLike): the folder.
+        pattern (str, optional): a glob such as ``'*.png'``; default: every file whose name
+            ends in one of :data:`IMAGE_EXTENSIONS`.
+        recursive (bool): also look in sub-folders.
+    """
+    root = Path(folder)
+    if pattern is not None:
+        found = root.rglob(pattern) if recursive else root.glob(pattern)
+    else:
+        found = (p for p in (root.rglob('*') if recursive else root.iterdir())
+                 if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in found if p.is_file())
 
 
 def list_images(path: str) -> List[str]:
@@ -15,10 +36,9 @@ def list_images(path: str) -> List[str]:
         return [path]
     if not osp.isdir(path):
         raise SystemExit(f'{path}: no such file or folder')
-    files = sorted(osp.join(path, f) for f in os.listdir(path)
-                   if f.lower().endswith(IMAGE_EXTS))
+    files = [str(p) for p in list_folder_images(path)]
     if not files:
-        raise SystemExit(f'{path}: no images ({", ".join(IMAGE_EXTS)})')
+        raise SystemExit(f'{path}: no images ({", ".join(IMAGE_EXTENSIONS)})')
     return files
 
 

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
 
 from ...keypoint_layout import KeypointLayout, KeypointLayoutError
+from ...utils.media import IMAGE_EXTENSIONS, list_folder_images as list_images  # noqa: F401
 
 PathLike = Union[str, os.PathLike]
 T = TypeVar('T')
 
-#: File name endings taken as images when a folder is listed (lower case).
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 class ConverterError(ValueError):
@@ -140,22 +139,3 @@ def progress(iterable: Iterable[T], total: Optional[int] = None, desc: str = '',
     except ImportError:
         return iterable
     return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True)
-
-
-def list_images(folder: PathLike, pattern: Optional[str] = None,
-                recursive: bool = False) -> List[Path]:
-    """Image files of a folder, sorted by path.
-
-    Args:
-        folder (str | PathLike): the folder.
-        pattern (str, optional): a glob such as ``'*.png'``; default: every file whose name
-            ends in one of :data:`IMAGE_EXTENSIONS`.
-        recursive (bool): also look in sub-folders.
-    """
-    root = Path(folder)
-    if pattern is not None:
-        found = root.rglob(pattern) if recursive else root.glob(pattern)
-    else:
-        found = (p for p in (root.rglob('*') if recursive else root.iterdir())
-                 if p.suffix.lower() in IMAGE_EXTENSIONS)
-    return sorted(p for p in found if p.is_file())
