@@ -21,7 +21,10 @@ def test_mode_switch_turns_mosaic_off_and_l1_on_and_ema_is_saved(synthetic_data,
     proc = subprocess.run(
         [sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(tmp_path),
          '--cfg-options', *small_run_options(data, epochs=3, batch_size=4),
+         # no validation: after 3 iterations at the recipe's rate the boxes of some runs
+         # overflow (exp of the size logits), which the metric rightly refuses
          'custom_hooks.0.num_last_epochs=1', 'train_cfg.val_interval=100',
+         'train_cfg.val_begin=100',
          'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
          'default_hooks.checkpoint.save_best=None'],
         cwd=REPO, capture_output=True, text=True, timeout=600)

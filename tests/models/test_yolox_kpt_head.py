@@ -232,3 +232,36 @@ def test_visibility_weights_of_the_keypoint_losses():
     with pytest.raises(ValueError, match='kpt_vis_weights'):
         YOLOXKptHead(keypoint_layout=LAYOUT, kpt_vis_weights=(1., 1.),
                      **copy.deepcopy(HEAD_ARGS))
+
+
+@pytest.mark.parametrize('use_depthwise,kpt_use_depthwise', [(False, True), (True, False)])
+def test_keypoint_stack_can_differ_from_the_box_stacks(use_depthwise, kpt_use_depthwise):
+    """kpt_use_depthwise changes the keypoint stack only: the class/box stacks stay as
+    use_depthwise says, so a stock checkpoint of that head still loads, and the
+    depthwise-separable keypoint stack has about 1/9 + 1/C of the 3x3 conv's weights."""
+    from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
+    args = dict(copy.deepcopy(HEAD_ARGS), use_depthwise=use_depthwise, feat_channels=32,
+                in_channels=32)
+    head = YOLOXKptHead(keypoint_layout=LAYOUT, kpt_use_depthwise=kpt_use_depthwise, **args)
+    expect = DepthwiseSeparableConvModule if kpt_use_depthwise else ConvModule
+    box = DepthwiseSeparableConvModule if use_depthwise else ConvModule
+    assert all(type(stack[0]) is expect for stack in head.multi_level_kpt_convs)
+    assert all(type(stack[0]) is box for stack in head.multi_level_reg_convs)
+    assert all(type(stack[0]) is box for stack in head.multi_level_cls_convs)
+    stock = YOLOXHead(**copy.deepcopy(args))
+    missing, unexpected = head.load_state_dict(stock.state_dict(), strict=False)
+    assert not unexpected and missing and all('kpt' in k for k in missing)
+    params = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    ratio = params(head.multi_level_kpt_convs) / params(head.multi_level_reg_convs)
+    assert (ratio < 0.2) if kpt_use_depthwise else (ratio > 5)
+
+
+@pytest.mark.parametrize('use_depthwise,given,expect', [(False, None, 1), (True, None, 2),
+                                                        (False, 2, 2), (True, 1, 1)])
+def test_default_keypoint_stack_depth(use_depthwise, given, expect):
+    """One 3x3 conv by default for plain-conv heads (tiny and up), YOLOX's stacked_convs
+    (two) for depthwise heads (nano); an explicit kpt_stacked_convs wins."""
+    args = dict(copy.deepcopy(HEAD_ARGS), stacked_convs=2, use_depthwise=use_depthwise)
+    head = YOLOXKptHead(keypoint_layout=LAYOUT, kpt_stacked_convs=given, **args)
+    assert all(len(stack) == expect for stack in head.multi_level_kpt_convs)
+    assert all(len(stack) == 2 for stack in head.multi_level_reg_convs)

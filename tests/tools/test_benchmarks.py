@@ -42,12 +42,15 @@ def test_benchmark_suite_tiny(tmp_path):
                  'postprocess', 'memory', '--out', str(out))
     record = json.loads(out.read_text())
     results = record['results']
-    assert {r['variant'] for r in results['model']} == {'stock', 'kpt', 'kpt1', 'light'}
+    assert {r['variant'] for r in results['model']} == {'stock', 'kpt', 'kpt2', 'kpt2-dw',
+                                                        'light'}
     model = {r['variant']: r for r in results['model']}
+    # nano's stacks are depthwise-separable, and so is its keypoint stack of two by default
+    assert model['kpt2-dw']['gflops'] == model['kpt2']['gflops'] == model['kpt']['gflops']
     # the keypoint branch costs something, the light one less, stock nothing
     assert model['stock']['gflops'] < model['light']['gflops'] < model['kpt']['gflops']
     assert model['stock']['mparams'] < model['light']['mparams'] < model['kpt']['mparams']
-    assert len(results['train']) == 4 and len(results['memory']) == 8
+    assert len(results['train']) == 5 and len(results['memory']) == 10
     mem = {(r['mode'], r['variant']): r['peak_rss_mib'] for r in results['memory']}
     assert mem[('train', 'stock')] != mem[('inference', 'stock')]  # measured per process
     assert {r['variant'] for r in results['pipeline']} == {'stock', 'kpt'}

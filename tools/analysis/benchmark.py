@@ -11,8 +11,11 @@ the same run):
   memory      peak resident memory of a training step and of inference, fresh processes
   peer        Ultralytics YOLO11-pose built from its yaml, model only on ONNX Runtime
               (needs a Python with ultralytics: --peer-python; skipped otherwise)
-Variants: stock (mmdet YOLOXHead), kpt (YOLOXKptHead, own keypoint stack of YOLOX's two
-convs), kpt1 (own stack of one conv), light (YOLOXKptHead kpt_feat='reg': no stack).
+Variants: stock (mmdet YOLOXHead), kpt (YOLOXKptHead as configured: its own keypoint stack,
+one 3x3 conv for tiny/s, two depthwise-separable for nano), kpt2 (two convs, MMPose's
+YOLOX-Pose), kpt2-dw (two depthwise-separable convs), light (kpt_feat='reg': no stack).
+Variants are timed in turns (stock, kpt, ..., stock, kpt, ...) so that the machine's drift
+hits all of them alike.
 Layout: the synthetic driving set's (4 classes, 6 keypoints) or COCO person (1 class, 17
 keypoints). Prints tables, the target checks for s at 640, and
 writes JSON.
@@ -32,13 +35,13 @@ import subprocess
 import sys
 import tempfile
 
-from yolox_kpt.utils.cli import median_seconds, tool_parser
+from yolox_kpt.utils.cli import median_seconds_interleaved, tool_parser
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {s: osp.join(REPO, 'configs', 'yolox-kpt',
                        f'yolox-kpt_{s}_8xb8-300e_synthetic-driving.py')
            for s in ('nano', 'tiny', 's')}
-VARIANTS = ('stock', 'kpt', 'kpt1', 'light')
+VARIANTS = ('stock', 'kpt', 'kpt2', 'kpt2-dw', 'light')
 PARTS = ('model', 'train', 'pipeline', 'postprocess', 'memory', 'peer')
 TARGETS = dict(flops=1.10, pytorch_ms=1.10, onnxruntime_ms=1.10, train_step=1.15,
                pipeline=0.90, postprocess=1.10, train_peak_rss=1.10)
@@ -84,8 +87,11 @@ def model_cfg(size: str, variant: str, layout: str):
         for key in [k for k in head if k.startswith(('keypoint', 'kpt', 'loss_kpt'))]:
             head.pop(key)
         head.type = 'YOLOXHead'
-    elif variant == 'kpt1':
-        head.kpt_stacked_convs = 1
+    elif variant == 'kpt2':
+        head.kpt_stacked_convs = 2
+    elif variant == 'kpt2-dw':
+        head.kpt_stacked_convs = 2
+        head.kpt_use_depthwise = True
     elif variant == 'light':
         head.kpt_feat = 'reg'
     return cfg
@@ -157,27 +163,38 @@ def part_model(args, tmp):
     import torch
     rows = []
     for size in args.sizes:
-        for variant in args.variants:
-            model = build_model(size, variant, args.layout).eval()
-            for side in args.inputs:
-                gflops, mparams = flops_and_params(model, side)
-                x = torch.rand(1, 3, side, side) * 255
+        models = {v: build_model(size, v, args.layout).eval() for v in args.variants}
+        for side in args.inputs:
+            x = torch.rand(1, 3, side, side) * 255
+            feed = {'input': x.numpy()}
+            torch_runs, ort_runs, costs = {}, {}, {}
+            for variant, model in models.items():
+                costs[variant] = flops_and_params(model, side)
 
-                def run_torch():
+                def run_torch(model=model):
                     with torch.no_grad():
                         model(x, mode='tensor')
 
-                t_pt, _ = median_seconds(run_torch, args.repeat, args.warmup)
-                onnx_file = export_model_only(model, side, osp.join(tmp, 'model.onnx'))
-                sess = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
-                feed = {'input': x.numpy()}
-                t_ort, _ = median_seconds(lambda: sess.run(None, feed), args.repeat,
-                                          args.warmup)
+                torch_runs[variant] = run_torch
+                onnx_file = export_model_only(model, side,
+                                              osp.join(tmp, f'model_{variant}.onnx'))
+                # Each session has its own thread pool, whose threads spin after a run:
+                # timed in turns, one session's spinning threads would slow the next.
+                opts = ort.SessionOptions()
+                opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
+                sess = ort.InferenceSession(onnx_file, opts,
+                                            providers=['CPUExecutionProvider'])
+                ort_runs[variant] = lambda sess=sess: sess.run(None, feed)
+            t_pt = median_seconds_interleaved(torch_runs, args.repeat, args.warmup)
+            t_ort = median_seconds_interleaved(ort_runs, args.repeat, args.warmup)
+            for variant in models:
+                gflops, mparams = costs[variant]
                 rows.append(dict(size=size, variant=variant, input=side, gflops=gflops,
-                                 mparams=mparams, pytorch_ms=t_pt * 1e3,
-                                 onnxruntime_ms=t_ort * 1e3))
-                print(f'  model {size} {variant} {side}: {gflops:.2f} GFLOPs, '
-                      f'PyTorch {t_pt * 1e3:.1f} ms, ORT {t_ort * 1e3:.1f} ms', flush=True)
+                                 mparams=mparams, pytorch_ms=t_pt[variant] * 1e3,
+                                 onnxruntime_ms=t_ort[variant] * 1e3))
+                print(f'  model {size} {variant} {side}: {gflops:.2f} GFLOPs, PyTorch '
+                      f'{t_pt[variant] * 1e3:.1f} ms, ORT {t_ort[variant] * 1e3:.1f} ms',
+                      flush=True)
     return rows
 
 
@@ -202,10 +219,10 @@ def part_train(args):
     rows = []
     kpts = 17 if args.layout == 'person' else 6
     for size in args.sizes:
-        for variant in args.variants:
-            step = train_step(build_model(size, variant, args.layout), args.train_input,
-                              args.batch_size, kpts)
-            t, _ = median_seconds(step, max(args.repeat // 2, 1), args.warmup)
+        steps = {v: train_step(build_model(size, v, args.layout), args.train_input,
+                               args.batch_size, kpts) for v in args.variants}
+        times = median_seconds_interleaved(steps, max(args.repeat // 2, 1), args.warmup)
+        for variant, t in times.items():
             rows.append(dict(size=size, variant=variant, input=args.train_input,
                              batch=args.batch_size, step_s=t))
             print(f'  train {size} {variant}: {t:.3f} s/step', flush=True)
@@ -232,18 +249,20 @@ def part_pipeline(args, tmp):
                               dict(type='LoadAnnotations', with_bbox=True)]
     stock.pipeline = [dict(t, type='PackDetInputs') if t['type'] == 'PackKptDetInputs' else t
                       for t in stock.pipeline]
-    rows = []
+    runs = {}
     for variant, dcfg in (('stock', stock), ('kpt', ours)):
         dataset = DATASETS.build(dcfg)
-        n = len(dataset)
         state = dict(i=0)
 
-        def one():
-            dataset[state['i'] % n]
-            state['i'] += 1
+        def ten_images(dataset=dataset, state=state):
+            for _ in range(10):
+                dataset[state['i'] % len(dataset)]
+                state['i'] += 1
 
-        t, _ = median_seconds(lambda: [one() for _ in range(10)], max(args.repeat, 3),
-                              args.warmup)
+        runs[variant] = ten_images
+    times = median_seconds_interleaved(runs, max(args.repeat, 3), args.warmup)
+    rows = []
+    for variant, t in times.items():
         rows.append(dict(variant=variant, images_per_s=10 / t))
         print(f'  pipeline {variant}: {10 / t:.1f} images/s', flush=True)
     return rows
@@ -272,15 +291,19 @@ def part_postprocess(args, candidates=1000):
         kpt_out[2] = objectness
         stock_out = kpt_out[:3]
         metas = [s.metainfo for s in samples(side)]
+        runs, dets = {}, {}
         for variant, head, outs in (('stock', stock.bbox_head, stock_out),
                                     ('kpt', kpt.bbox_head, kpt_out)):
-            def run(head=head, outs=outs):
+            def run(variant=variant, head=head, outs=outs):
                 with torch.no_grad():
-                    return head.predict_by_feat(*outs, batch_img_metas=metas, rescale=True)
-            t, res = median_seconds(run, args.repeat * 2, args.warmup)
+                    dets[variant] = len(head.predict_by_feat(
+                        *outs, batch_img_metas=metas, rescale=True)[0])
+            runs[variant] = run
+        times = median_seconds_interleaved(runs, args.repeat * 2, args.warmup)
+        for variant, t in times.items():
             rows.append(dict(size=size, variant=variant, input=side, ms=t * 1e3,
-                             candidates=candidates, detections=len(res[0])))
-            print(f'  postprocess {size} {variant}: {t * 1e3:.2f} ms, {len(res[0])} dets',
+                             candidates=candidates, detections=dets[variant]))
+            print(f'  postprocess {size} {variant}: {t * 1e3:.2f} ms, {dets[variant]} dets',
                   flush=True)
     return rows
 
@@ -343,7 +366,9 @@ params = sum(p.numel() for p in model.parameters()) / 1e6
 x = torch.rand(1, 3, side, side)
 with torch.no_grad():
     torch.onnx.export(model, x, path, opset_version=12, input_names=['input'], dynamo=False)
-sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+opts = ort.SessionOptions()  # as our models are timed: threads do not spin between runs
+opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
+sess = ort.InferenceSession(path, opts, providers=['CPUExecutionProvider'])
 feed = {'input': x.numpy()}
 for _ in range(warmup):
     sess.run(None, feed)
@@ -405,17 +430,17 @@ def report(args, results):
     checks = []
     at_side = dict(size='s', input=side)
     for name, part, key, match, target, variants in (
-            ('FLOPs', 'model', 'gflops', at_side, 'flops', ('kpt', 'kpt1', 'light')),
+            ('FLOPs', 'model', 'gflops', at_side, 'flops', ('kpt', 'kpt2', 'kpt2-dw', 'light')),
             ('PyTorch latency', 'model', 'pytorch_ms', at_side, 'pytorch_ms',
-             ('kpt', 'kpt1', 'light')),
+             ('kpt', 'kpt2', 'kpt2-dw', 'light')),
             ('ONNX Runtime latency', 'model', 'onnxruntime_ms', at_side, 'onnxruntime_ms',
-             ('kpt', 'kpt1', 'light')),
+             ('kpt', 'kpt2', 'kpt2-dw', 'light')),
             ('training step', 'train', 'step_s', dict(size='s'), 'train_step',
-             ('kpt', 'kpt1', 'light')),
+             ('kpt', 'kpt2', 'kpt2-dw', 'light')),
             ('pipeline throughput', 'pipeline', 'images_per_s', {}, 'pipeline', ('kpt', )),
             ('post-processing', 'postprocess', 'ms', dict(size='s'), 'postprocess', ('kpt', )),
             ('peak training memory', 'memory', 'peak_rss_mib', dict(mode='train'),
-             'train_peak_rss', ('kpt', 'kpt1', 'light'))):
+             'train_peak_rss', ('kpt', 'kpt2', 'kpt2-dw', 'light'))):
         for v in variants:
             r = ratio(results.get(part, []), key, match, variant=v)
             if r is None:

@@ -2,7 +2,7 @@
 import argparse
 import statistics
 import time
-from typing import Callable
+from typing import Callable, Dict
 
 
 def tool_parser(doc: str) -> argparse.ArgumentParser:
@@ -40,3 +40,23 @@ def median_seconds(fn: Callable[[], object], repeat: int, warmup: int):
         value = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), value
+
+
+def median_seconds_interleaved(fns: Dict[str, Callable[[], object]], repeat: int,
+                               warmup: int) -> Dict[str, float]:
+    """Median wall time per named function, calls taken in turns (a, b, c, a, b, c, ...).
+
+    On a shared or thermally throttled machine the speed drifts over seconds; timing the
+    candidates in turns puts every one under the same drift, so their ratios are steadier
+    than those of back-to-back ``median_seconds`` blocks.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
