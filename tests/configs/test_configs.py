@@ -4,7 +4,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmdet.registry import HOOKS, MODELS, PARAM_SCHEDULERS, TASK_UTILS, TRANSFORMS
+from mmdet.registry import (HOOKS, MODELS, OPTIM_WRAPPERS, PARAM_SCHEDULERS, TASK_UTILS,
+                            TRANSFORMS)
 from mmengine.config import Config
 
 from yolox_kpt.keypoint_layout import KeypointLayout
@@ -52,3 +53,4 @@ def test_recipe_parts_are_registered(path):
     for scheduler in cfg.get('param_scheduler', []):
         assert PARAM_SCHEDULERS.get(scheduler['type']) is not None, scheduler['type']
     TASK_UTILS.build(cfg.model.train_cfg.assigner)
+    assert OPTIM_WRAPPERS.get(cfg.optim_wrapper.get('type', 'OptimWrapper')) is not None

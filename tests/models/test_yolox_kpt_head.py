@@ -94,6 +94,21 @@ def test_box_losses_equal_stock_yolox():
     assert {'loss_kpt_oks', 'loss_kpt_l1', 'loss_kpt_vis'} <= set(ours)
 
 
+def test_losses_under_bfloat16_autocast_are_the_float32_losses_of_the_maps():
+    kpt_head, _ = build_pair()
+    kpt_head.train()
+    gts = [gt(3, 0), gt(2, 1)]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        maps = kpt_head(feats())
+        assert maps[0][0].dtype == torch.bfloat16  # the convs did run in bfloat16
+        ours = kpt_head.loss_by_feat(*maps, gts, metas())
+    ref = kpt_head.loss_by_feat(*[[m.float() for m in level] for level in maps], gts, metas())
+    assert set(ours) == set(ref)
+    for key, value in ref.items():
+        assert ours[key].dtype == torch.float32
+        torch.testing.assert_close(ours[key], value)
+
+
 def test_keypoints_follow_boxes_through_nms_and_rescale():
     """Decode by hand at the prior that NMS keeps; compare to the head's output."""
     kpt_head, _ = build_pair()

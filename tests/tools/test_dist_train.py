@@ -46,25 +46,29 @@ def parity_config(tmp_path, root, batch_size):
     return str(path)
 
 
-def run(cmd, port):
+def run(cmd, port, log_path):
+    """Run ``cmd``; its whole output goes to ``log_path`` (a crash's thread dumps from
+    ``PYTHONFAULTHANDLER`` come before the long extension-module list pytest would show)."""
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+    log_path.write_text(out)
+    assert proc.returncode == 0, f'whole output in {log_path}\n{out[-4000:]}'
     return out
 
 
-# Out of `make test` (CI) for now: in about 1 of 5 runs a gloo worker aborts mid-training
+# Out of `make test` (CI) for now: in about 1 of 15-30 runs a gloo worker aborts mid-training
 # ("terminate called without an active exception", SIGABRT), a crash in the CPU distributed
-# path still to be found; `make test-all` runs it.
+# path still to be found; `make test-all` runs it. On failure the whole output of each
+# command is in the test's tmp_path (*.log), for the aborting thread's stack.
 @pytest.mark.slow
 def test_two_processes_train_and_test_like_one(synthetic_data, tmp_path):
     root = synthetic_data(num_train=8, num_val=4, seed=2)
     one, two = tmp_path / 'one', tmp_path / 'two'
     run([sys.executable, 'tools/train.py', parity_config(tmp_path, root, 4), '--work-dir',
-         str(one)], 29516)
+         str(one)], 29516, tmp_path / 'train_one.log')
     out = run(['bash', 'tools/dist_train.sh', parity_config(tmp_path, root, 2), '2',
-               '--work-dir', str(two)], 29517)
+               '--work-dir', str(two)], 29517, tmp_path / 'train_two.log')
     assert 'Distributed training: True' in out
     # 8 images over 2 processes x batch 2: each process runs 2 iterations per epoch, not 4.
     assert 'Epoch(train) [2][2/2]' in out
@@ -86,7 +90,7 @@ def test_two_processes_train_and_test_like_one(synthetic_data, tmp_path):
         cfg = parity_config(tmp_path, root, 2)
         args = [cfg, str(one / 'epoch_2.pth')] + (['2'] if name == 'two' else [])
         work = tmp_path / f'test_{name}'
-        run(cmd + args + ['--work-dir', str(work)], port)
+        run(cmd + args + ['--work-dir', str(work)], port, tmp_path / f'test_{name}.log')
         found = sorted(work.glob('*/*.json'))
         metrics[name] = {k: v for k, v in json.loads(found[-1].read_text()).items()
                          if k.startswith('coco/')}

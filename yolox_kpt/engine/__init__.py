@@ -1,3 +1,6 @@
-from .hooks import AtomicCheckpointHook, KeypointLayoutCheckHook, SafeCheckpointHook
+from .hooks import (AtomicCheckpointHook, ChannelsLastHook, KeypointLayoutCheckHook,
+                    SafeCheckpointHook)
+from .optimizers import CPUAutocastOptimWrapper
 
-__all__ = ['AtomicCheckpointHook', 'KeypointLayoutCheckHook', 'SafeCheckpointHook']
+__all__ = ['AtomicCheckpointHook', 'ChannelsLastHook', 'CPUAutocastOptimWrapper',
+           'KeypointLayoutCheckHook', 'SafeCheckpointHook']

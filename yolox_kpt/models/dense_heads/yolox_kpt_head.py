@@ -266,8 +266,18 @@ class YOLOXKptHead(YOLOXHead):
         """Stock YOLOX losses plus ``loss_kpt_oks`` / ``loss_kpt_l1`` / ``loss_kpt_vis``.
 
         ``batch_gt_instances`` need ``keypoints`` (N, K, 2) and ``keypoints_visible``
-        (N, K), which ``PackKptDetInputs`` provides.
+        (N, K), which ``PackKptDetInputs`` provides. Under autocast (mixed-precision
+        training) the losses are computed in float32 from float32 copies of the maps.
         """
+        device_type = cls_scores[0].device.type
+        if torch.is_autocast_enabled(device_type):
+            # bfloat16 keeps 8 significant bits: decoded box corners and keypoints of a
+            # 320-pixel frame would round to 2 pixels, and SimOTA's costs with them.
+            maps = [[m.float() for m in level_maps] for level_maps in
+                    (cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)]
+            with torch.autocast(device_type, enabled=False):
+                return self.loss_by_feat(*maps, batch_gt_instances, batch_img_metas,
+                                         batch_gt_instances_ignore)
         for gt in batch_gt_instances:
             if 'keypoints' not in gt or 'keypoints_visible' not in gt:
                 raise KeyError(
