@@ -39,7 +39,8 @@ def test_benchmark_suite_tiny(tmp_path):
     stdout = run('benchmark.py', '--sizes', 'nano', '--inputs', '160', '--repeat', '1',
                  '--warmup', '0', '--batch-size', '1', '--train-input', '160',
                  '--pipeline-images', '6', '--parts', 'model', 'train', 'pipeline',
-                 'postprocess', 'memory', '--out', str(out))
+                 'postprocess', 'memory', '--train-precisions', 'fp32', 'bf16-cl',
+                 '--out', str(out))
     record = json.loads(out.read_text())
     results = record['results']
     assert {r['variant'] for r in results['model']} == {'stock', 'kpt', 'kpt2', 'kpt2-dw',
@@ -50,7 +51,9 @@ def test_benchmark_suite_tiny(tmp_path):
     # the keypoint branch costs something, the light one less, stock nothing
     assert model['stock']['gflops'] < model['light']['gflops'] < model['kpt']['gflops']
     assert model['stock']['mparams'] < model['light']['mparams'] < model['kpt']['mparams']
-    assert len(results['train']) == 5 and len(results['memory']) == 10
+    assert len(results['train']) == 10 and len(results['memory']) == 10
+    assert {r['precision'] for r in results['train']} == {'fp32', 'bf16-cl'}
+    assert 'training step nano kpt bf16-cl:' in stdout
     mem = {(r['mode'], r['variant']): r['peak_rss_mib'] for r in results['memory']}
     assert mem[('train', 'stock')] != mem[('inference', 'stock')]  # measured per process
     assert {r['variant'] for r in results['pipeline']} == {'stock', 'kpt'}

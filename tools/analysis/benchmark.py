@@ -4,7 +4,9 @@ Parts (all on this machine's CPU, medians of --repeat runs after --warmup, ratio
 the same run):
   model       parameters, GFLOPs (2 x multiply-adds, as Ultralytics reports), PyTorch and
               ONNX Runtime latency of the network alone, for stock / keypoint / light
-  train       one training step (forward + loss + backward + SGD step), same batch
+  train       one training step (forward + loss + backward + SGD step), same batch; with
+              --train-precisions also under bfloat16 autocast (CPUAutocastOptimWrapper)
+              and/or with channels-last weights (ChannelsLastHook)
   pipeline    the full YOLOX training pipeline (Mosaic, RandomAffine, MixUp, HSV, flip,
               resize, pad) with keypoints against the stock one without, images/s
   postprocess predict_by_feat (decode, threshold, NMS, rescale) per image, same candidates
@@ -24,6 +26,9 @@ Examples:
     python tools/analysis/benchmark.py                                   # everything
     python tools/analysis/benchmark.py --parts model --sizes s --inputs 640
     python tools/analysis/benchmark.py --peer-python /path/to/venv/bin/python
+    python tools/analysis/benchmark.py --parts train --sizes tiny --variants kpt \
+        --layout driving --batch-size 8 --train-input 320 \
+        --train-precisions fp32 fp32-cl bf16 bf16-cl
 """
 import argparse
 import copy
@@ -43,6 +48,8 @@ CONFIGS = {s: osp.join(REPO, 'configs', 'yolox-kpt',
            for s in ('nano', 'tiny', 's')}
 VARIANTS = ('stock', 'kpt', 'kpt2', 'kpt2-dw', 'light')
 PARTS = ('model', 'train', 'pipeline', 'postprocess', 'memory', 'peer')
+#: training-step modes: float32 or bfloat16 autocast, contiguous or channels-last weights
+PRECISIONS = ('fp32', 'fp32-cl', 'bf16', 'bf16-cl')
 TARGETS = dict(flops=1.10, pytorch_ms=1.10, onnxruntime_ms=1.10, train_step=1.15,
                pipeline=0.90, postprocess=1.10, train_peak_rss=1.10)
 
@@ -58,6 +65,8 @@ def parse_args(argv=None):
                         help='keypoint layout of the models (default: COCO person, 17 points)')
     parser.add_argument('--batch-size', type=int, default=4, help='training-step batch')
     parser.add_argument('--train-input', type=int, default=640)
+    parser.add_argument('--train-precisions', nargs='+', default=['fp32'], choices=PRECISIONS,
+                        help='training-step modes to time (target checks use fp32)')
     parser.add_argument('--repeat', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--pipeline-images', type=int, default=60)
@@ -198,20 +207,27 @@ def part_model(args, tmp):
     return rows
 
 
-def train_step(model, side, batch, layout_kpts):
-    """A closure running one SGD training step on a fixed random batch."""
+def train_step(model, side, batch, layout_kpts, precision='fp32'):
+    """A closure running one SGD training step on a fixed random batch; ``precision``
+    (one of ``PRECISIONS``) picks bfloat16 autocast and channels-last weights, through the
+    same optimizer wrapper and hook the recipes use."""
+    from types import SimpleNamespace
+
     import torch
+    from mmdet.registry import HOOKS, OPTIM_WRAPPERS
     model.train()
-    optim = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type='CPUAutocastOptimWrapper' if precision.startswith('bf16') else 'OptimWrapper',
+        optimizer=torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)))
+    if precision.endswith('-cl'):
+        HOOKS.build(dict(type='ChannelsLastHook')).before_run(SimpleNamespace(model=model))
     x = torch.rand(batch, 3, side, side) * 255
     data_samples = samples(side, batch, with_gt=True, num_kpts=layout_kpts)
 
     def step():
-        losses = model.loss(x, data_samples)
-        total = sum(v for k, v in losses.items() if 'loss' in k)
-        optim.zero_grad()
-        total.backward()
-        optim.step()
+        with wrapper.optim_context(model):
+            losses = model.loss(x, data_samples)
+        wrapper.update_params(sum(v for k, v in losses.items() if 'loss' in k))
     return step
 
 
@@ -219,13 +235,14 @@ def part_train(args):
     rows = []
     kpts = 17 if args.layout == 'person' else 6
     for size in args.sizes:
-        steps = {v: train_step(build_model(size, v, args.layout), args.train_input,
-                               args.batch_size, kpts) for v in args.variants}
+        steps = {(v, p): train_step(build_model(size, v, args.layout), args.train_input,
+                                    args.batch_size, kpts, p)
+                 for v in args.variants for p in args.train_precisions}
         times = median_seconds_interleaved(steps, max(args.repeat // 2, 1), args.warmup)
-        for variant, t in times.items():
-            rows.append(dict(size=size, variant=variant, input=args.train_input,
-                             batch=args.batch_size, step_s=t))
-            print(f'  train {size} {variant}: {t:.3f} s/step', flush=True)
+        for (variant, precision), t in times.items():
+            rows.append(dict(size=size, variant=variant, precision=precision,
+                             input=args.train_input, batch=args.batch_size, step_s=t))
+            print(f'  train {size} {variant} {precision}: {t:.3f} s/step', flush=True)
     return rows
 
 
@@ -424,8 +441,15 @@ def report(args, results):
         if results.get(part):
             print(f'\n== {part} ({unit}) ==')
             for r in results[part]:
-                label = ' '.join(str(r[k]) for k in ('size', 'mode', 'variant') if k in r)
+                label = ' '.join(str(r[k]) for k in ('size', 'mode', 'variant', 'precision')
+                                 if k in r)
                 print(f'{label:<28}{r[key]:>10.3f}')
+    fp32 = {(r['size'], r['variant']): r['step_s'] for r in results.get('train', [])
+            if r['precision'] == 'fp32'}
+    for r in results.get('train', []):
+        if r['precision'] != 'fp32' and (r['size'], r['variant']) in fp32:
+            print(f"training step {r['size']} {r['variant']} {r['precision']}: "
+                  f"{r['step_s'] / fp32[(r['size'], r['variant'])]:.3f} x fp32")
     side = 640 if 640 in args.inputs else max(args.inputs)
     checks = []
     at_side = dict(size='s', input=side)
@@ -435,7 +459,7 @@ def report(args, results):
              ('kpt', 'kpt2', 'kpt2-dw', 'light')),
             ('ONNX Runtime latency', 'model', 'onnxruntime_ms', at_side, 'onnxruntime_ms',
              ('kpt', 'kpt2', 'kpt2-dw', 'light')),
-            ('training step', 'train', 'step_s', dict(size='s'), 'train_step',
+            ('training step', 'train', 'step_s', dict(size='s', precision='fp32'), 'train_step',
              ('kpt', 'kpt2', 'kpt2-dw', 'light')),
             ('pipeline throughput', 'pipeline', 'images_per_s', {}, 'pipeline', ('kpt', )),
             ('post-processing', 'postprocess', 'ms', dict(size='s'), 'postprocess', ('kpt', )),
