@@ -12,7 +12,7 @@ def _registered():
 @pytest.fixture(scope='session')
 def synthetic_data(tmp_path_factory):
     """Factory: ``synthetic_data(num_train, num_val, seed)`` -> root of a generated set."""
-    from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
+    from yolox_kpt.data_tools.synthetic_driving import generate_synthetic_driving
 
     def make(num_train: int, num_val: int, seed: int):
         root = tmp_path_factory.mktemp('synth')

@@ -1,61 +1,84 @@
-"""Safe checkpoint loading: Runner checkpoints load under weights_only, hostile pickles don't."""
-import os
+"""The compatibility shims: listed once, applied once by ``import yolox_kpt``, logged once,
+and each doing what its row says."""
+import json
+import subprocess
+import sys
+import textwrap
 
-import numpy as np
 import pytest
 import torch
-from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.fileio.backends.local_backend import LocalBackend
+from mmengine.runner.checkpoint import CheckpointLoader
 
-from yolox_kpt.compat import (UnsafeCheckpointError, history_buffers_to_lists, safe_torch_load,
-                              to_python_scalars)
-
-
-class _RunsACommand:
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
+from yolox_kpt import checkpoint, compat
 
 
-def test_hostile_pickle_is_refused(tmp_path):
-    marker = tmp_path / 'pwned'
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {}, 'meta': _RunsACommand(marker)}, path)
-    with pytest.raises(UnsafeCheckpointError, match=r'Refused to load .*GLOBAL posix.system'):
-        _load_checkpoint(str(path))  # mmengine's loader, as load_from/--resume use it
-    assert not marker.exists()
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300)
 
 
-def test_runner_style_checkpoint_loads(tmp_path):
-    buffer = HistoryBuffer()
-    buffer.update(1.5)
-    ckpt = dict(
-        meta=to_python_scalars(dict(epoch=np.int64(3), seed=np.int64(7), lr=np.float64(0.1))),
-        state_dict={'w': torch.ones(2)},
-        message_hub=dict(log_scalars=history_buffers_to_lists({'train/loss': buffer}),
-                         runtime_info=to_python_scalars(dict(iter=np.int64(30)))),
-    )
-    path = tmp_path / 'ok.pth'
-    torch.save(ckpt, path)
-    loaded = safe_torch_load(str(path))
-    assert loaded['meta'] == dict(epoch=3, seed=7, lr=0.1)
-    assert type(loaded['meta']['epoch']) is int
-    restored = loaded['message_hub']['log_scalars']['train/loss']
-    assert restored.current() == 1.5
-    assert isinstance(restored._log_history, np.ndarray)
-    assert isinstance(buffer._log_history, np.ndarray)  # the live buffer is untouched
-    torch.testing.assert_close(loaded['state_dict']['w'], torch.ones(2))
+def test_every_shim_is_one_row_with_its_upstream_bug():
+    names = [s.name for s in compat.SHIMS]
+    assert len(names) == len(set(names))
+    assert set(names) == {'safe_checkpoint_loading', 'cpu_distributed', 'atomic_local_writes',
+                          'torchscript_onnx_export'}
+    for shim in compat.SHIMS:
+        assert shim.upstream and shim.why and callable(shim.apply)
+        assert shim.applied_by in ('import', 'export')
+    # only the export needs the ONNX default; training and testing never change it
+    assert [s.name for s in compat.SHIMS if s.applied_by == 'export'] == [
+        'torchscript_onnx_export']
 
 
-def test_numpy_scalars_would_need_getattr(tmp_path):
-    """Why SafeCheckpointHook converts scalars: a raw numpy scalar is refused."""
-    path = tmp_path / 'np.pth'
-    torch.save(dict(meta=dict(seed=np.int64(7))), path)
-    with pytest.raises(UnsafeCheckpointError):
-        safe_torch_load(str(path))
+def test_import_applies_its_shims_into_mmengine():
+    loaders = CheckpointLoader._schemes
+    assert loaders[''] is checkpoint.load_local_checkpoint
+    assert loaders['https://'] is checkpoint.load_http_checkpoint
+    assert LocalBackend.put.__module__ == 'yolox_kpt.compat'
+    import mmengine.dist.utils as dist_utils
+    assert dist_utils._init_dist_pytorch.__module__ == 'yolox_kpt.compat'
+
+
+def test_each_shim_is_logged_once_and_the_export_shim_is_not_applied_on_import():
+    proc = _python("""
+        from mmengine.logging import MMLogger
+        MMLogger.get_instance('shims', log_level='DEBUG')
+        import torch
+        import yolox_kpt
+        from yolox_kpt import compat
+        compat.apply_all()
+        compat.apply_all()
+        print('ONNX', hasattr(torch.onnx.export, '__wrapped_onnx_export__'))
+        compat.default_to_torchscript_onnx_export()
+        compat.default_to_torchscript_onnx_export()
+        print('ONNX', hasattr(torch.onnx.export, '__wrapped_onnx_export__'))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    for name in ('safe_checkpoint_loading', 'cpu_distributed', 'atomic_local_writes',
+                 'torchscript_onnx_export'):
+        assert out.count(f'yolox_kpt.compat: applied {name} ') == 1, out
+    assert proc.stdout.count('ONNX False') == 1 and proc.stdout.count('ONNX True') == 1
+
+
+def test_default_log_level_prints_nothing_on_import():
+    """Tools that print to stdout (JSON, tables) keep their output unchanged."""
+    proc = _python('import yolox_kpt')
+    assert proc.returncode == 0, proc.stderr
+    assert 'yolox_kpt.compat' not in proc.stdout + proc.stderr
+
+
+def test_torchscript_context_restores_the_exporter():
+    before = torch.onnx.export
+    with compat.torchscript_onnx_export():
+        assert torch.onnx.export.__wrapped_onnx_export__ is before
+    assert torch.onnx.export is before
+
+
+def test_unknown_shim_is_named():
+    with pytest.raises(KeyError, match="no shim 'nope'"):
+        compat.apply('nope')
 
 
 def test_concurrent_metric_dumps_are_never_seen_half_written(tmp_path):
@@ -63,9 +86,6 @@ def test_concurrent_metric_dumps_are_never_seen_half_written(tmp_path):
     put_text shim, a reader polling the file while two processes race on it only ever sees
     whole records (plain 'w' writes show truncated or mixed files within a few hundred
     writes), and the last record is complete."""
-    import json
-    import subprocess
-    import sys
     target = tmp_path / 'metrics.json'
     script = (
         'import sys, yolox_kpt\n'

@@ -60,3 +60,59 @@ def test_config_roundtrip_and_json(tmp_path):
 def test_config_mistakes_are_named(bad, match):
     with pytest.raises(KeypointLayoutError, match=match):
         KeypointLayout.from_config(bad)
+
+
+@pytest.mark.parametrize('left, right', [
+    ('left_eye', 'right_eye'), ('front_left_tyre', 'front_right_tyre'), ('fl_tyre', 'fr_tyre'),
+    ('FL', 'FR'), ('RL', 'RR'), ('fl', 'fr'), ('rl', 'rr'), ('BL_wheel', 'BR_wheel'),
+    ('LEFT_EYE', 'RIGHT_EYE'), ('leftEye', 'rightEye'), ('frontLeftTyre', 'frontRightTyre'),
+    ('LEye', 'REye'), ('eye_l', 'eye_r'), ('l-hand', 'r-hand'), ('Left Knee', 'Right Knee')])
+def test_sided_names_pair_in_any_spelling(left, right):
+    layout = KeypointLayout.build(('a', ), dict(a=(right, 'centre', left)),
+                                  sigmas={right: .1, 'centre': .1, left: .1})
+    assert layout.flip_indices == (2, 1, 0)
+
+
+@pytest.mark.parametrize('names', [('rearview', 'leftover', 'front_wheel', 'nose'),
+                                   ('tl_x2', 'tr_x2')])
+def test_names_without_a_side_token_do_not_flip_or_fail(names):
+    layout = KeypointLayout.build(('a', ), dict(a=names), sigmas={n: .1 for n in names})
+    expected = (1, 0) if names[0] == 'tl_x2' else tuple(range(len(names)))
+    assert layout.flip_indices == expected
+
+
+@pytest.mark.parametrize('names, lonely', [(('FL', 'FR', 'RL'), "'RL' (no 'RR')"),
+                                           (('left_eye', 'nose'), "'left_eye'")])
+def test_a_sided_name_without_partner_is_an_error_naming_it(names, lonely):
+    with pytest.raises(KeypointLayoutError, match='look left/right') as err:
+        KeypointLayout.build(('a', ), dict(a=names), sigmas={n: .1 for n in names},
+                             source='x.json')
+    assert lonely in str(err.value) and 'x.json' in str(err.value)
+
+
+def test_explicit_flip_pairs_win_over_names():
+    names = ('FL', 'FR', 'RL')
+    layout = KeypointLayout.build(('a', ), dict(a=names), sigmas={n: .1 for n in names},
+                                  flip_pairs=[])
+    assert layout.flip_indices == (0, 1, 2)
+    layout = KeypointLayout.build(('a', ), dict(a=names), sigmas={n: .1 for n in names},
+                                  flip_pairs=[['FL', 'RL']])
+    assert layout.flip_indices == (2, 1, 0)
+
+
+def test_flip_pairs_in_use_are_logged():
+    import logging
+
+    from mmengine.logging import MMLogger
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        KeypointLayout.build(('a', ), dict(a=('fl_q', 'fr_q')), sigmas=dict(fl_q=.1, fr_q=.1),
+                             source='log-test.json')
+    finally:
+        logger.removeHandler(handler)
+    assert "log-test.json: keypoint flip pairs inferred from the names: [['fl_q', 'fr_q']]" \
+        in seen

@@ -1,5 +1,6 @@
 """`make demo`: generate the synthetic driving set, train YOLOX-nano with keypoints on CPU,
-test with the stock test script, print box AP and keypoint AP, save a few pictures.
+test with the stock test script, print box AP and keypoint AP, save a few pictures, and
+write the metrics as a JSON record (``<work-dir>/demo.json``: command, date, machine).
 
 Example:
     python tools/demo_synthetic.py                       # everything under work_dirs/demo
@@ -13,6 +14,7 @@ import sys
 import time
 
 from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.records import write_record
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py')
@@ -110,8 +112,12 @@ def report(args, options, results_pkl, seconds):
     print(f"cyclist wheel kpt AP {metrics.get('kpt_AP_cyclist', 0):.3f}")
     for cls in layout.classes:
         print(f"  box AP {cls:<13}{metrics.get('bbox_AP_' + cls, 0):.3f}")
+    record = write_record(osp.join(REPO, args.work_dir, 'demo.json'), dict(
+        config=osp.relpath(CONFIG, REPO), cfg_options=options, epochs=args.epochs,
+        minutes=seconds / 60, metrics={k: float(v) for k, v in metrics.items()}))
     print(f'results (with keypoints): {osp.join(REPO, results_pkl)}')
     print(f'pictures:                 {pic_dir}')
+    print(f'metrics record:           {record}')
     print(f'total time:               {seconds / 60:.1f} min')
 
 

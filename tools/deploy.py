@@ -1,8 +1,10 @@
 """Export a yolox-kpt model with MMDeploy: ONNX, then the backend (ONNX Runtime, TensorRT).
 
-The command line of mmdeploy's own tools/deploy.py. Writes end2end.onnx, the backend file
-(end2end.engine for TensorRT), yolox_kpt_runtime.json (what yolox_kpt.runtime needs) and,
-for --test-img, PyTorch and backend pictures side by side.
+The command line of mmdeploy's own tools/deploy.py. Writes end2end.onnx (which carries what
+yolox_kpt.runtime needs in its metadata), the backend file (end2end.engine for TensorRT),
+yolox_kpt_runtime.json (the same, for engines) and, for --test-img, PyTorch and backend
+pictures side by side. A config whose classes or keypoints differ from those the checkpoint
+was trained with is refused before anything is exported.
 
 Examples:
     python tools/deploy.py deploy_configs/keypoint-detection_onnxruntime_dynamic.py \\
@@ -85,15 +87,25 @@ def main():
         fail(str(e))
     check_inputs(args, backend)
     import yolox_kpt  # noqa: F401  (registers the model, applies yolox_kpt.compat)
+    from yolox_kpt.apis.layout import resolve_layout
+    from yolox_kpt.keypoint_layout import KeypointLayoutError
+    from yolox_kpt.runtime.contract import SIDECAR_FILE
 
     logger = MMLogger.get_instance('yolox_kpt_deploy', log_level=args.log_level)
     model_cfg = Config.fromfile(args.model_cfg)
+    try:
+        layout = resolve_layout(model_cfg, args.checkpoint, args.model_cfg, args.checkpoint)
+    except KeypointLayoutError as e:
+        fail(str(e))
+    # the same classes and slots; the checkpoint's also has the annotation file's skeletons,
+    # which the pictures below then draw
+    model_cfg.keypoint_layout = layout.to_config()
     work_dir = args.work_dir or osp.join(
         'work_dirs', 'deploy', osp.splitext(osp.basename(args.model_cfg))[0],
         osp.splitext(osp.basename(args.deploy_cfg))[0])
     onnx_file = export_onnx(model_cfg, deploy_cfg, args.checkpoint, args.img, work_dir,
                             args.device if not args.onnx_only else 'cpu')
-    logger.info(f'wrote {onnx_file} and {osp.join(work_dir, "yolox_kpt_runtime.json")}')
+    logger.info(f'wrote {onnx_file} and {osp.join(work_dir, SIDECAR_FILE)}')
 
     backend_files = [onnx_file]
     if backend == 'tensorrt':

@@ -1,7 +1,8 @@
 """Evaluate an exported model (ONNX Runtime / TensorRT) with the config's test evaluator.
 
 The command line of mmdeploy's tools/test.py: the same CocoKptMetric numbers as
-tools/test.py gives for the PyTorch checkpoint, and --out results.pkl in mmdet's format.
+tools/test.py gives for the PyTorch checkpoint, and --out results.pkl in mmdet's format. A
+config whose classes or keypoints differ from the exported model's is refused.
 
 Examples:
     python tools/deploy_test.py \\
@@ -32,6 +33,18 @@ def parse_args():
     return parser.parse_args()
 
 
+def check_model_layout(model_cfg, cfg_name: str, model: str) -> None:
+    """Refuse a config whose classes or keypoints differ from those the model was exported
+    with (its runtime meta; a model exported without one is not checked)."""
+    from yolox_kpt.apis.layout import check_layouts_match, config_layout
+    from yolox_kpt.runtime import RuntimeMeta
+    try:
+        meta = RuntimeMeta.read(model)
+    except FileNotFoundError:
+        return
+    check_layouts_match(config_layout(model_cfg, cfg_name), meta.layout, cfg_name, model)
+
+
 def main():
     args = parse_args()
     from mmdet.evaluation import DumpDetResults
@@ -48,6 +61,7 @@ def main():
         model_cfg.merge_from_dict(dict(o.split('=', 1) for o in args.cfg_options))
     try:
         check_deploy_cfg(deploy_cfg, args.deploy_cfg)
+        check_model_layout(model_cfg, args.model_cfg, args.model[0])
     except ValueError as e:
         sys.exit(f'tools/deploy_test.py: {e}')
     from mmdeploy.apis import build_task_processor

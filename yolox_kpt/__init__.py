@@ -1,8 +1,10 @@
 """yolox-kpt: keypoints for MMDetection's YOLOX, as a plugin.
 
 ``custom_imports = dict(imports=['yolox_kpt'], allow_failed_imports=False)`` in a config
-registers everything into mmdet's registries. Where mmdet is not installed (a deployment
-target running ``yolox_kpt.runtime``), nothing is registered and the runtime still imports.
+registers everything into mmdet's registries and applies the compatibility shims that
+mmdet's stock tools need on this stack (listed in ``yolox_kpt.compat.SHIMS``). Where mmdet
+is not installed (a deployment target running ``yolox_kpt.runtime``), nothing is
+registered and the runtime still imports.
 """
 import importlib.util
 
@@ -16,5 +18,5 @@ if importlib.util.find_spec('mmdet') is not None:
 
     compat.apply_all()
 
-    from . import (datasets, engine, evaluation, models, structures,  # noqa: E402,F401
-                   visualization)
+    from . import (checkpoint, datasets, engine, evaluation, models,  # noqa: E402,F401
+                   structures, visualization)

@@ -1,184 +1,29 @@
-"""Every workaround for an upstream bug, in one place.
+"""The shims that mmdet's stock tools need on this stack, listed once in :data:`SHIMS`.
 
-Each shim names the bug it works around. ``apply_all()`` runs once on ``import yolox_kpt``
-and is idempotent.
+Each row names the upstream bug it works around and why the stack needs it, and says
+who applies it: ``import yolox_kpt`` applies the ``'import'`` rows (:func:`apply_all`);
+the ``'export'`` row is applied only where ONNX export runs (``yolox_kpt.deploy``). A shim
+is applied once per process, and logged once when it is (mmengine's current logger, at
+DEBUG: ``log_level='DEBUG'`` shows them). Checkpoint safety itself lives in
+``yolox_kpt.checkpoint``; here it is only wired into mmengine.
 """
 import atexit
-import os
-import pickle
-from typing import Any, Callable, Dict
+import logging
+from dataclasses import dataclass
+from typing import Callable, Dict, Tuple
 
-import numpy as np
 import torch
+from mmengine.logging import print_log
 
-# ---------------------------------------------------------------------------------------
-# 1. Checkpoint loading under torch >= 2.6.
-#
-# Upstream: torch 2.6 made ``torch.load`` default to ``weights_only=True``; mmengine 0.10.7's
-# ``load_from_local`` (mmengine/runner/checkpoint.py) calls ``torch.load(filename,
-# map_location)`` and so fails on the checkpoints its own Runner writes
-# ("UnpicklingError: Weights only load failed": ``HistoryBuffer`` and numpy arrays in
-# ``message_hub``; numpy scalars in ``meta``). That breaks ``load_from`` and ``--resume``.
-# mmengine has no release with a fix (open-mmlab/mmengine issue 1655; its PR 1650 only sets
-# weights_only=False, which would run any code in a downloaded file).
-#
-# Fix, with nothing added to torch's allow-list: a pickled HistoryBuffer, numpy array or
-# numpy scalar needs ``builtins.getattr`` (numpy 2, and HistoryBuffer's bound
-# ``statistics_methods``), which must not be allowed. So ``SafeCheckpointHook`` saves
-# ``meta`` / ``message_hub`` scalars as Python numbers and each HistoryBuffer as a dict of
-# lists, and the loader rebuilds the buffers. Checkpoints then load under plain
-# ``weights_only=True``; anything that calls code (os.system, eval, ...) is refused with
-# ``UnsafeCheckpointError``. Checkpoints written without the hook (e.g. by stock mmdet
-# configs) still need their trusted producer to strip them to a state dict.
-# ---------------------------------------------------------------------------------------
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint that needs code outside the allow-list to load."""
-
-
-_BUFFER_TAG = '__mmengine_history_buffer__'
-
-
-def history_buffers_to_lists(log_scalars: dict) -> dict:
-    """mmengine ``HistoryBuffer`` objects as plain dicts of lists.
-
-    A pickled ``HistoryBuffer`` carries its numpy histories and its ``statistics_methods``
-    (bound through ``builtins.getattr``); a safe loader must allow neither. A dict of lists
-    of Python numbers needs no global at all. The live buffers are left untouched.
-    """
-    out = {}
-    for key, buf in log_scalars.items():
-        if hasattr(buf, '_log_history'):
-            buf = {_BUFFER_TAG: True, 'max_length': int(buf.max_length),
-                   'log_history': np.asarray(buf._log_history).tolist(),
-                   'count_history': np.asarray(buf._count_history).tolist()}
-        out[key] = buf
-    return out
-
-
-def _history_lists_to_buffers(checkpoint: Any) -> Any:
-    """Undo :func:`history_buffers_to_lists` after loading (mmengine expects buffers)."""
-    hub = checkpoint.get('message_hub') if isinstance(checkpoint, dict) else None
-    if isinstance(hub, dict) and isinstance(hub.get('log_scalars'), dict):
-        from mmengine.logging.history_buffer import HistoryBuffer
-        for key, value in hub['log_scalars'].items():
-            if isinstance(value, dict) and value.get(_BUFFER_TAG):
-                hub['log_scalars'][key] = HistoryBuffer(
-                    value['log_history'], value['count_history'], value['max_length'])
-    return checkpoint
-
-
-def safe_torch_load(filename: Any, map_location: Any = None) -> Any:
-    """``torch.load`` with ``weights_only=True``: torch's own allow-list, nothing added.
-
-    Raises:
-        UnsafeCheckpointError: if the file needs any other global (it may run code).
-    """
-    try:
-        checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        lines = str(err).splitlines()
-        # torch names the offending global on the line that says GLOBAL.
-        reason = next((ln.strip() for ln in lines if 'GLOBAL' in ln), lines[0] if lines else '')
-        raise UnsafeCheckpointError(
-            f'Refused to load {filename}: it needs Python objects outside torch\'s '
-            f'weights-only allow-list, so loading it could run arbitrary code. ({reason}) '
-            'If you trust the file, convert it to a plain state dict in a separate, trusted '
-            'step, e.g. torch.save({"state_dict": torch.load(f, weights_only=False)'
-            '["state_dict"]}, "clean.pth").') from err
-    return _history_lists_to_buffers(checkpoint)
-
-
-def _load_from_local(filename: str, map_location: Any = None) -> Any:
-    filename = os.path.expanduser(filename)
-    if not os.path.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return safe_torch_load(filename, map_location)
-
-
-def _load_from_http(filename: str, map_location: Any = None, model_dir: str = None,
-                    progress: bool = False) -> Any:
-    model_dir = model_dir or os.path.join(torch.hub.get_dir(), 'checkpoints')
-    os.makedirs(model_dir, exist_ok=True)
-    cached = os.path.join(model_dir, os.path.basename(filename.split('?')[0]))
-    if not os.path.exists(cached):
-        torch.hub.download_url_to_file(filename, cached, progress=progress)
-    return safe_torch_load(cached, map_location)
-
-
-def to_python_scalars(obj: Any) -> Any:
-    """Numpy scalars to Python numbers, recursively through dicts, lists and tuples."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, dict):
-        return {k: to_python_scalars(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):  # not namedtuples
-        return type(obj)(to_python_scalars(v) for v in obj)
-    return obj
+from .checkpoint import atomic_write_bytes, load_http_checkpoint, load_local_checkpoint
 
 
 def patch_checkpoint_loading() -> None:
+    """mmengine's loaders of local and http(s) checkpoints become the safe ones."""
     from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), loader=_load_from_http,
-                                     force=True)
-
-
-# ---------------------------------------------------------------------------------------
-# 2. ONNX export under torch >= 2.9.
-#
-# Upstream: torch 2.9 made ``torch.onnx.export`` default to ``dynamo=True``; mmdeploy 1.3.1's
-# rewriters and symbolic functions need the TorchScript exporter (mmdeploy 1.3.1 was released
-# in 2023-12, before the change, and has had no release since). Applied only for export:
-# around our ``export_onnx``, and in processes that import ``yolox_kpt.deploy`` (which only
-# deploy configs do), never by ``import yolox_kpt``.
-# ---------------------------------------------------------------------------------------
-
-
-def _torchscript_default(export: Callable) -> Callable:
-    def torchscript_export(*args, **kwargs):
-        kwargs.setdefault('dynamo', False)
-        return export(*args, **kwargs)
-
-    torchscript_export.__wrapped_onnx_export__ = export
-    return torchscript_export
-
-
-class torchscript_onnx_export:
-    """Context manager: ``torch.onnx.export`` defaults to ``dynamo=False`` inside."""
-
-    def __enter__(self) -> 'torchscript_onnx_export':
-        self._orig: Callable = torch.onnx.export
-        torch.onnx.export = _torchscript_default(self._orig)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        torch.onnx.export = self._orig
-
-
-def default_to_torchscript_onnx_export() -> None:
-    """Make ``dynamo=False`` the default for the rest of this process.
-
-    Only ``yolox_kpt.deploy`` calls it, which deploy configs import (through
-    ``codebase_config.module``) in the processes where mmdeploy's own ``tools/deploy.py``
-    exports: there our ``export_onnx`` and its context manager are not in the call chain.
-    """
-    if not hasattr(torch.onnx.export, '__wrapped_onnx_export__'):
-        torch.onnx.export = _torchscript_default(torch.onnx.export)
-
-
-# ---------------------------------------------------------------------------------------
-# 3. Multi-process training on CPU (gloo).
-#
-# Upstream: mmengine 0.10.7's ``_init_dist_pytorch`` (mmengine/dist/utils.py) calls
-# ``torch.cuda.set_device`` unconditionally, and its Runner wraps the model with
-# ``device_ids=[LOCAL_RANK]``, which DistributedDataParallel rejects for a CPU module; mmdet's
-# configs also default to the nccl backend, which needs GPUs. So ``tools/dist_train.sh`` fails
-# on a machine without CUDA. Only where CUDA is unavailable, these shims pick gloo for nccl,
-# skip ``set_device`` and drop ``device_ids`` for CPU modules, and destroy the gloo group at
-# exit (mmengine never does; see ``_init_dist_pytorch``); with CUDA nothing changes.
-# ---------------------------------------------------------------------------------------
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'),
+                                     loader=load_http_checkpoint, force=True)
 
 
 def _destroy_process_group() -> None:
@@ -187,6 +32,8 @@ def _destroy_process_group() -> None:
 
 
 def patch_cpu_distributed() -> None:
+    """Without CUDA: gloo for nccl, no ``set_device``, no ``device_ids`` for CPU modules,
+    and the process group destroyed at exit. With CUDA nothing changes."""
     import mmengine.dist.utils as dist_utils
     from mmengine.model import MMDistributedDataParallel
 
@@ -217,41 +64,8 @@ def patch_cpu_distributed() -> None:
     MMDistributedDataParallel.__init__ = ddp_init
 
 
-# ---------------------------------------------------------------------------------------
-# 4. Atomic local writes.
-#
-# Upstream: mmengine 0.10.7's ``LocalBackend.put`` (mmengine/fileio/backends/local_backend.py)
-# opens the destination with 'wb' and writes into it, so a process killed while saving a
-# checkpoint leaves a truncated ``epoch_N.pth`` under its final name. Here the bytes go to a
-# temporary file in the same folder, are flushed to disk, and are renamed over the
-# destination (``os.replace`` is atomic on POSIX): a reader sees the old file or the whole
-# new one, never half of it. (The hook side, deleting old checkpoints only after the new one
-# is complete, is ``AtomicCheckpointHook``.)
-# ``LocalBackend.put_text`` gets the same treatment for a second upstream bug: mmengine's
-# ``LoggerHook.after_val_epoch``/``after_test_epoch`` dump the metrics JSON on *every* rank to
-# the same path (``fileio.dump`` -> ``put_text``, 'w' mode); two ranks truncating and writing
-# different-length records at once left a file with trailing bytes ("Extra data", seen once
-# in tests/tools/test_dist_train.py). Whole-file renames leave one complete record.
-# ---------------------------------------------------------------------------------------
-
-
-def atomic_write_bytes(data: bytes, filepath: str) -> None:
-    """Write ``data`` to ``filepath`` so that it is never seen half-written."""
-    folder = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f'.{os.path.basename(filepath)}.tmp{os.getpid()}')
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def patch_atomic_local_writes() -> None:
+    """mmengine's local ``put`` / ``put_text`` write through ``atomic_write_bytes``."""
     from mmengine.fileio.backends.local_backend import LocalBackend
 
     def put(self, obj: bytes, filepath) -> None:
@@ -264,17 +78,101 @@ def patch_atomic_local_writes() -> None:
     LocalBackend.put_text = put_text
 
 
+def _torchscript_default(export: Callable) -> Callable:
+    def torchscript_export(*args, **kwargs):
+        kwargs.setdefault('dynamo', False)
+        return export(*args, **kwargs)
+
+    torchscript_export.__wrapped_onnx_export__ = export
+    return torchscript_export
+
+
+class torchscript_onnx_export:
+    """Context manager: ``torch.onnx.export`` defaults to ``dynamo=False`` inside (the
+    ``torchscript_onnx_export`` shim, for one export instead of the whole process)."""
+
+    def __enter__(self) -> 'torchscript_onnx_export':
+        self._orig: Callable = torch.onnx.export
+        torch.onnx.export = _torchscript_default(self._orig)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        torch.onnx.export = self._orig
+
+
+def _patch_onnx_export_default() -> None:
+    if not hasattr(torch.onnx.export, '__wrapped_onnx_export__'):
+        torch.onnx.export = _torchscript_default(torch.onnx.export)
+
+
+@dataclass(frozen=True)
+class Shim:
+    """One workaround: its name, the upstream bug, why this stack needs it, who applies it
+    (``'import'``: ``import yolox_kpt``; ``'export'``: ``yolox_kpt.deploy``), and how."""
+    name: str
+    upstream: str
+    why: str
+    applied_by: str
+    apply: Callable[[], None]
+
+
+SHIMS: Tuple[Shim, ...] = (
+    Shim('safe_checkpoint_loading',
+         'torch >= 2.6 defaults torch.load to weights_only=True; mmengine 0.10.7 '
+         'load_from_local calls torch.load(filename, map_location) (open-mmlab/mmengine '
+         'issue 1655, no release with a fix)',
+         "load_from, --resume and tools/test.py fail on the Runner's own checkpoints; "
+         'loading with weights_only=False would run any code in a downloaded file '
+         '(yolox_kpt.checkpoint loads under weights_only=True instead)',
+         'import', patch_checkpoint_loading),
+    Shim('cpu_distributed',
+         'mmengine 0.10.7 _init_dist_pytorch calls torch.cuda.set_device unconditionally '
+         'and its Runner passes device_ids=[LOCAL_RANK], which DistributedDataParallel '
+         "rejects for a CPU module; mmdet's configs default to the nccl backend",
+         'tools/dist_train.sh fails on a machine without CUDA',
+         'import', patch_cpu_distributed),
+    Shim('atomic_local_writes',
+         "mmengine 0.10.7 LocalBackend.put / put_text open the destination with 'wb'/'w' "
+         'and write into it; LoggerHook dumps the metrics JSON on every rank to one path',
+         'a run killed while saving leaves a truncated epoch_N.pth under its final name; '
+         'two ranks writing the metrics JSON at once leave a corrupt file ("Extra data")',
+         'import', patch_atomic_local_writes),
+    Shim('torchscript_onnx_export',
+         'torch >= 2.9 defaults torch.onnx.export to dynamo=True; mmdeploy 1.3.1 (2023-12, '
+         'no later release) has rewriters and symbolics for the TorchScript exporter only',
+         "mmdeploy's tools/deploy.py and our export_onnx fail to export",
+         'export', _patch_onnx_export_default),
+)
+
 _APPLIED: Dict[str, bool] = {}
 
 
+def apply(name: str) -> None:
+    """Apply the shim ``name`` of :data:`SHIMS` unless this process already has; log it
+    once when applied."""
+    if _APPLIED.get(name):
+        return
+    shim = next((s for s in SHIMS if s.name == name), None)
+    if shim is None:
+        raise KeyError(f'no shim {name!r}: one of {[s.name for s in SHIMS]}')
+    shim.apply()
+    _APPLIED[name] = True
+    print_log(f'yolox_kpt.compat: applied {shim.name} (works around: {shim.upstream})',
+              logger='current', level=logging.DEBUG)
+
+
 def apply_all() -> None:
-    """Apply the import-time shims once."""
-    if not _APPLIED.get('checkpoint'):
-        patch_checkpoint_loading()
-        _APPLIED['checkpoint'] = True
-    if not _APPLIED.get('cpu_distributed'):
-        patch_cpu_distributed()
-        _APPLIED['cpu_distributed'] = True
-    if not _APPLIED.get('atomic_writes'):
-        patch_atomic_local_writes()
-        _APPLIED['atomic_writes'] = True
+    """Apply the shims ``import yolox_kpt`` owns (those applied by ``'import'``)."""
+    for shim in SHIMS:
+        if shim.applied_by == 'import':
+            apply(shim.name)
+
+
+def default_to_torchscript_onnx_export() -> None:
+    """Make ``dynamo=False`` the default for the rest of this process.
+
+    Only ``yolox_kpt.deploy`` calls it, which deploy configs import (through
+    ``codebase_config.module``) in the processes where mmdeploy's own ``tools/deploy.py``
+    exports: there our ``export_onnx`` and its context manager are not in the call chain.
+    """
+    apply('torchscript_onnx_export')

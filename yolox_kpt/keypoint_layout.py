@@ -12,6 +12,7 @@ JSON written beside the model.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -37,30 +38,139 @@ COCO_PERSON_SKELETON: Tuple[Tuple[int, int], ...] = (
     (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3),
     (2, 4), (3, 5), (4, 6), (5, 7))
 
-# Tokens whose swap turns a left keypoint name into its mirror image.
-_MIRROR_TOKENS = (('left', 'right'), ('Left', 'Right'), ('LEFT', 'RIGHT'),
-                  ('l_', 'r_'), ('_l', '_r'))
+# Side words, lower case, and their mirror images. Two-letter tokens are a position letter
+# (front, rear/back, middle, top, hind) followed by the side: FL/FR, RL/RR, BL/BR, ...
+_SIDE_WORDS = {'left': 'right', 'right': 'left', 'l': 'r', 'r': 'l'}
+_SIDE_WORDS.update({p + a: p + b for p in 'fbrmth' for a, b in (('l', 'r'), ('r', 'l'))})
+# A name's tokens: split at separators, then at CamelCase and letter/digit boundaries
+# ('frontLeftTyre', 'FL_tyre', 'LEye', 'eye_l' -> front Left Tyre, FL tyre, L Eye, eye l).
+_TOKEN = re.compile(r'[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+')
 
 
 class KeypointLayoutError(ValueError):
     """A keypoint layout that cannot be built or does not match the data."""
 
 
+def _same_case(word: str, like: str) -> str:
+    if like.isupper():
+        return word.upper()
+    if like[:1].isupper():
+        return word.capitalize()
+    return word
+
+
 def mirror_name(name: str) -> Optional[str]:
     """The left/right mirror of a keypoint name, or None if it has no side.
 
+    Sides are whole tokens of the name (``left``/``right``, ``l``/``r``, and position-side
+    abbreviations ``fl``/``fr``, ``rl``/``rr``, ``bl``/``br``...), in any case, separated by
+    ``_``, ``-``, ``.``, spaces or CamelCase; every side token is swapped and its case kept.
+
     Args:
-        name (str): e.g. ``'left_eye'``, ``'front_left_tyre'``.
+        name (str): e.g. ``'left_eye'``, ``'front_left_tyre'``, ``'FL'``, ``'LEye'``.
 
     Returns:
-        str | None: e.g. ``'right_eye'``, ``'front_right_tyre'``.
+        str | None: e.g. ``'right_eye'``, ``'front_right_tyre'``, ``'FR'``, ``'REye'``.
     """
-    for left, right in _MIRROR_TOKENS:
-        if left in name:
-            return name.replace(left, right)
-        if right in name:
-            return name.replace(right, left)
-    return None
+    out, last, sided = [], 0, False
+    for match in _TOKEN.finditer(name):
+        token = match.group()
+        mirror = _SIDE_WORDS.get(token.lower())
+        if mirror is None:
+            continue
+        sided = True
+        out.append(name[last:match.start()])
+        out.append(_same_case(mirror, token))
+        last = match.end()
+    if not sided:
+        return None
+    out.append(name[last:])
+    return ''.join(out)
+
+
+_LOGGED = set()
+
+
+def _log_once(message: str) -> None:
+    """Log through mmengine's current logger when it is there (training, tools), else the
+    ``logging`` module (the mmdet-free runtime); each message once per process."""
+    if message in _LOGGED:
+        return
+    _LOGGED.add(message)
+    try:
+        from mmengine.logging import print_log
+    except ImportError:
+        import logging
+        logging.getLogger(__name__).info(message)
+    else:
+        print_log(message, logger='current')
+
+
+def infer_flip_indices(names: Sequence[str], source: str = 'config') -> List[int]:
+    """Flip partners from the names: each sided name must find its mirror.
+
+    Args:
+        names (Sequence[str]): the K_total slot names.
+        source (str): quoted in errors.
+
+    Returns:
+        list[int]: (K_total,) the slot each slot becomes under a horizontal flip.
+
+    Raises:
+        KeypointLayoutError: a name that looks sided (``left_eye``, ``FL``, ``eyeL``) has no
+            mirror among ``names``: a flip would otherwise silently keep its side.
+    """
+    flip = list(range(len(names)))
+    unpaired = []
+    for i, name in enumerate(names):
+        mirror = mirror_name(name)
+        if mirror is None:
+            continue
+        if mirror in names:
+            flip[i] = names.index(mirror)
+        else:
+            unpaired.append(f'{name!r} (no {mirror!r})')
+    if unpaired:
+        raise KeypointLayoutError(
+            f'{source}: keypoints {", ".join(unpaired)} look left/right but have no mirror '
+            'keypoint, so a horizontal flip could not swap them. Give the pairs explicitly, '
+            "e.g. keypoint_layout=dict(..., flip_pairs=[['a_left', 'a_right'], ...]) "
+            '(flip_pairs=[] if no keypoint swaps)')
+    return flip
+
+
+def _check_types(classes, keypoints, sigmas, flip_pairs, skeletons, source: str) -> None:
+    """What a user can type wrong in a layout, as one error naming the field."""
+    def names_list(value) -> bool:
+        return isinstance(value, (list, tuple)) and all(
+            isinstance(n, str) and n for n in value)
+
+    def pairs(value, item_type) -> bool:
+        return isinstance(value, (list, tuple)) and all(
+            isinstance(p, (list, tuple)) and len(p) == 2
+            and all(isinstance(x, item_type) and not isinstance(x, bool) for x in p)
+            for p in value)
+
+    problems = []
+    if not names_list(classes):
+        problems.append(f'classes must be a list of names, got {classes!r:.80}')
+    if not isinstance(keypoints, Mapping) or not all(
+            v is None or names_list(v) for v in keypoints.values()):
+        problems.append('keypoints must map class names to lists of keypoint names, got '
+                        f'{keypoints!r:.80}')
+    if sigmas is not None and not (isinstance(sigmas, Mapping) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            for v in sigmas.values())):
+        problems.append(f'sigmas must map keypoint names to numbers, got {sigmas!r:.80}')
+    if flip_pairs is not None and not pairs(flip_pairs, str):
+        problems.append(f'flip_pairs must be a list of [name, name] pairs, got '
+                        f'{flip_pairs!r:.80}')
+    if skeletons is not None and not (isinstance(skeletons, Mapping) and all(
+            v is None or pairs(v, int) for v in skeletons.values())):
+        problems.append('skeletons must map class names to lists of [i, j] (1-based) pairs, '
+                        f'got {skeletons!r:.80}')
+    if problems:
+        raise KeypointLayoutError(f'{source}: ' + '; '.join(problems))
 
 
 @dataclass
@@ -131,7 +241,10 @@ class KeypointLayout:
         Returns:
             KeypointLayout
         """
+        _check_types(classes, keypoints, sigmas, flip_pairs, skeletons, source)
         classes = tuple(classes)
+        if len(set(classes)) != len(classes):
+            raise KeypointLayoutError(f'{source}: a class is listed twice in {list(classes)}')
         unknown = sorted(set(keypoints) - set(classes))
         if unknown:
             raise KeypointLayoutError(
@@ -165,13 +278,10 @@ class KeypointLayout:
         if not np.all(np.isfinite(sigma_arr)) or np.any(sigma_arr <= 0):
             raise KeypointLayoutError(f'{source}: sigmas must be positive, got {sigmas}')
 
-        flip = list(range(len(names)))
         if flip_pairs is None:
-            for i, name in enumerate(names):
-                mirror = mirror_name(name)
-                if mirror is not None and mirror in names:
-                    flip[i] = names.index(mirror)
+            flip = infer_flip_indices(names, source)
         else:
+            flip = list(range(len(names)))
             for pair in flip_pairs:
                 if len(pair) != 2 or any(p not in names for p in pair):
                     raise KeypointLayoutError(
@@ -179,6 +289,10 @@ class KeypointLayout:
                         f'{names}')
                 a, b = names.index(pair[0]), names.index(pair[1])
                 flip[a], flip[b] = b, a
+        if names:
+            pairs = [[names[i], names[j]] for i, j in enumerate(flip) if i < j]
+            how = 'inferred from the names' if flip_pairs is None else 'as given'
+            _log_once(f'{source}: keypoint flip pairs {how}: {pairs or "none"}')
 
         skel_out = []
         skeletons = skeletons or {}
@@ -200,6 +314,9 @@ class KeypointLayout:
         """From the config form ``dict(classes=..., keypoints=..., sigmas=..., ...)``."""
         if isinstance(cfg, KeypointLayout):
             return cfg
+        if not isinstance(cfg, Mapping):
+            raise KeypointLayoutError(
+                f'keypoint_layout must be a dict(classes=..., keypoints=...), got {cfg!r:.80}')
         known = {'classes', 'keypoints', 'sigmas', 'flip_pairs', 'skeletons'}
         extra = set(cfg) - known
         if extra:

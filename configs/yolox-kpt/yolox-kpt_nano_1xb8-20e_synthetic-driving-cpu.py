@@ -2,27 +2,29 @@
 # at 320x320, in about 13 minutes on 2 cores. Short schedules learn faster without Mosaic,
 # MixUp, RandomAffine and multi-scale batches (they pay off over hundreds of epochs; measured
 # here: with RandomAffine scale jitter and 256-384 batches, box mAP 0.46 instead of 0.51 after
-# the same 18 epochs), with AdamW instead of YOLOX's SGD, and with no EMA.
-_base_ = './yolox-kpt_nano_8xb8-300e_synthetic-driving.py'
+# the same 18 epochs), with AdamW instead of YOLOX's SGD, and with no EMA. The network is
+# yolox-kpt_nano_8xb8-300e_synthetic-driving.py's (mmdet's nano widths, depthwise convolutions).
+_base_ = '../_base_/datasets/synthetic_driving_keypoints.py'
 
 img_scale = (320, 320)  # width, height
 max_epochs = 20
 model = dict(
+    backbone=dict(deepen_factor=0.33, widen_factor=0.25, use_depthwise=True),
+    neck=dict(in_channels=[64, 128, 256], out_channels=64, num_csp_blocks=1,
+              use_depthwise=True),
     # One input size: multi-scale batches (YOLOX's 320-640 jitter) pay off over long
     # schedules, not over 18 epochs.
     data_preprocessor=dict(batch_augments=None),
     # L1 on offsets pulls far-off keypoints in (OKS has almost no gradient there); OKS then
     # refines them at the object's scale.
-    bbox_head=dict(loss_kpt_oks=dict(type='OKSLoss', loss_weight=20.0),
+    bbox_head=dict(in_channels=64, feat_channels=64, use_depthwise=True,
+                   loss_kpt_oks=dict(type='OKSLoss', loss_weight=20.0),
                    loss_kpt_l1=dict(type='L1Loss', loss_weight=2.0)))
 
+# the dataset base's pipeline without the image-mixing steps, at this size
 train_pipeline = [
-    dict(type='YOLOXHSVRandomAug'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
-    dict(type='PackKptDetInputs')
+    dict(step, scale=img_scale) if step['type'] == 'Resize' else step
+    for step in _base_.train_pipeline if step['type'] not in ('Mosaic', 'RandomAffine', 'MixUp')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),

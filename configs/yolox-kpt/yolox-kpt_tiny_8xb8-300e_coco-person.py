@@ -1,5 +1,5 @@
 # YOLOX-tiny with keypoints on COCO person keypoints: mmdet's tiny delta on our s.
-_base_ = './yolox-kpt_s_8xb8-300e_coco-person.py'
+_base_ = '../_base_/datasets/coco_person_keypoints.py'
 
 img_scale = (416, 416)  # width, height
 model = dict(

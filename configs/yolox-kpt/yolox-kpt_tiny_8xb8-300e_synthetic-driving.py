@@ -1,5 +1,5 @@
 # YOLOX-tiny with keypoints on the synthetic driving set: mmdet's tiny delta on our s.
-_base_ = './yolox-kpt_s_8xb8-300e_synthetic-driving.py'
+_base_ = '../_base_/datasets/synthetic_driving_keypoints.py'
 
 img_scale = (416, 416)  # width, height
 model = dict(

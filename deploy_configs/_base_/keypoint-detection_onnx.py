@@ -1,5 +1,6 @@
 # Self-contained (mmdeploy's wheel ships no configs). Outputs: dets (B,N,5), labels (B,N),
-# keypoints (B,N,K_total,3) x y score, in network-input pixels.
+# keypoints (B,N,K_total,3) x y score, in network-input pixels: the names and order of
+# yolox_kpt.runtime.contract.OUTPUT_NAMES (tools/deploy.py refuses others).
 onnx_config = dict(
     type='onnx',
     export_params=True,

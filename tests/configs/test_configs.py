@@ -1,6 +1,9 @@
-"""Every config in configs/ loads, and its model, head and pipelines build."""
+"""Every config in configs/yolox-kpt loads, and its model, head and pipelines build; the
+configs' shape: shallow `_base_` chains, each keypoint layout written once."""
+import ast
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -8,10 +11,16 @@ from mmdet.registry import (HOOKS, MODELS, OPTIM_WRAPPERS, PARAM_SCHEDULERS, TAS
                             TRANSFORMS)
 from mmengine.config import Config
 
+from yolox_kpt.apis.layout import config_layout
 from yolox_kpt.keypoint_layout import KeypointLayout
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+# recipes and ablations: what a user passes to tools/train.py
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'yolox-kpt', '**', '*.py'),
+                           recursive=True))
+# every file a config may inherit from too
+ALL_FILES = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+DATASET_BASES = osp.join(REPO, 'configs', '_base_', 'datasets')
 
 
 def test_there_are_configs():
@@ -54,3 +63,101 @@ def test_recipe_parts_are_registered(path):
         assert PARAM_SCHEDULERS.get(scheduler['type']) is not None, scheduler['type']
     TASK_UTILS.build(cfg.model.train_cfg.assigner)
     assert OPTIM_WRAPPERS.get(cfg.optim_wrapper.get('type', 'OptimWrapper')) is not None
+
+
+def bases(path):
+    """The ``_base_`` files of a config, read without running it: our files as absolute
+    paths, mmdet's as ``mmdet::...``."""
+    for node in ast.parse(open(path).read()).body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '_base_' for t in node.targets):
+            value = ast.literal_eval(node.value)
+            return [b if b.startswith('mmdet::') else
+                    osp.normpath(osp.join(osp.dirname(path), b))
+                    for b in ([value] if isinstance(value, str) else value)]
+    return []
+
+
+def chains(path):
+    """Every ``_base_`` chain from ``path`` to a file without bases (mmdet's config counts as
+    one level: its own bases are mmdet's)."""
+    below = [chain for b in bases(path)
+             for chain in ([[b]] if b.startswith('mmdet::') else chains(b))]
+    return [[path] + chain for chain in below] or [[path]]
+
+
+SIZES = ('nano', 'tiny', 's', 'm', 'l', 'x')
+
+
+def model_size(path):
+    """``nano`` / ``tiny`` / ``s`` ... from a config's name (mmdet's scheme), or None for a
+    base that does not name one."""
+    match = re.search(r'^yolox(?:-kpt)?(?:-[\w]+)?_(' + '|'.join(SIZES) + ')_',
+                      osp.basename(path.replace('mmdet::', '')))
+    return match and match.group(1)
+
+
+def test_chains_are_short():
+    """At most 4 levels counting mmdet's YOLOX config: ablation -> recipe -> dataset base ->
+    mmdet. A deeper chain has to be read file by file to know what a config trains."""
+    for path in CONFIGS:
+        for chain in chains(path):
+            assert len(chain) <= 4, ' -> '.join(osp.basename(c) for c in chain)
+    # and the measure sees a deep chain: the demo's ablations are the deepest
+    demo_ablation = osp.join(REPO, 'configs', 'yolox-kpt', 'ablations',
+                             'yolox-kpt-1conv_nano_1xb8-20e_synthetic-driving-cpu.py')
+    assert max(len(c) for c in chains(demo_ablation)) == 4
+
+
+def test_chains_never_return_to_a_model_size():
+    """A config derives from a larger model only (nano -> tiny -> s, as mmdet's configs do):
+    no tiny -> nano -> tiny, where what tiny trains depends on nano's file."""
+    for path in CONFIGS:
+        for chain in chains(path):
+            sizes = [SIZES.index(s) for s in map(model_size, chain) if s]
+            assert sizes == sorted(sizes), ' -> '.join(osp.basename(c) for c in chain)
+
+
+def test_recipes_and_ablations_live_apart():
+    ablations = [c for c in CONFIGS if osp.basename(osp.dirname(c)) == 'ablations']
+    assert ablations
+    for path in CONFIGS:
+        if path not in ablations:
+            for chain in chains(path):
+                assert not any('ablations' in c for c in chain[1:]), (path, chain)
+
+
+def test_real_driving_does_not_inherit_the_synthetic_set():
+    real = [c for c in CONFIGS if c.endswith('_driving.py') and 'synthetic' not in c]
+    assert real
+    for path in real:
+        for chain in chains(path):
+            assert not any('synthetic' in osp.basename(c) for c in chain), chain
+
+
+def test_each_layout_is_written_once():
+    """Only dataset bases assign ``keypoint_layout``; everything else refers to it (a second
+    copy is how a head and its data drift apart)."""
+    writers = []
+    for path in ALL_FILES:
+        for node in ast.parse(open(path).read()).body:
+            if isinstance(node, ast.Assign) and any(
+                    getattr(t, 'id', None) == 'keypoint_layout' for t in node.targets):
+                writers.append(path)
+    assert writers and all(osp.dirname(w) == DATASET_BASES for w in writers), writers
+    layouts = [KeypointLayout.from_config(Config.fromfile(w).keypoint_layout)
+               for w in writers]
+    assert all(a != b for i, a in enumerate(layouts) for b in layouts[i + 1:]), writers
+
+
+def test_driving_layout_is_the_driving_schema():
+    """Configs cannot import the package, so the driving layout is written in the config
+    base too; it must stay the data tools' schema (classes, keypoints, sigmas, flips)."""
+    from yolox_kpt.data_tools.driving_schema import DRIVING_LAYOUT
+    layout = config_layout(Config.fromfile(osp.join(DATASET_BASES, 'driving_layout.py')))
+    for field in ('classes', 'keypoint_names', 'class_slots', 'flip_indices'):
+        assert getattr(layout, field) == getattr(DRIVING_LAYOUT, field), field
+    assert layout.sigmas.tolist() == DRIVING_LAYOUT.sigmas.tolist()
+    for path in CONFIGS:
+        if 'driving' in osp.basename(path):
+            assert config_layout(Config.fromfile(path), path) == layout, path

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from yolox_kpt.datasets import CocoKptDataset, KeypointAnnotationError
-from yolox_kpt.datasets.synthetic_driving import CLASSES, SIGMAS
+from yolox_kpt.data_tools.driving_schema import CLASSES, SIGMAS
 from yolox_kpt.keypoint_layout import KeypointLayoutError
 
 

@@ -12,7 +12,7 @@ from mmdeploy.apis import build_task_processor
 from mmengine.config import Config
 
 from yolox_kpt.deploy.export import export_onnx
-from yolox_kpt.runtime import KeypointDetector
+from yolox_kpt.runtime import OUTPUT_NAMES, SIDECAR_FILE, KeypointDetector
 from yolox_kpt.testing import confident_random_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -91,7 +91,7 @@ def test_onnxruntime_matches_pytorch(size, images, tmp_path):
     ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
     onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'ort'))
     graph = onnx.load(onnx_file)
-    assert [o.name for o in graph.graph.output] == ['dets', 'labels', 'keypoints']
+    assert [o.name for o in graph.graph.output] == list(OUTPUT_NAMES)
     # one dynamic graph, several input sizes
     for scale in ((320, 416) if size != 's' else (416, 640)):
         cfg_scale = model_cfg(size, scale)
@@ -104,11 +104,7 @@ def test_onnxruntime_matches_pytorch(size, images, tmp_path):
     img = images[2]
     ref = predict(cfg, ORT_DYNAMIC, [ckpt], img)
     det = runtime(cv2.imread(img), score_thr=0.0)
-    assert_same_detections(ref, dict(bboxes=torch.as_tensor(det.boxes),
-                                     scores=torch.as_tensor(det.scores),
-                                     labels=torch.as_tensor(det.labels),
-                                     keypoints=torch.as_tensor(det.keypoints[..., :2]),
-                                     keypoint_scores=torch.as_tensor(det.keypoints[..., 2])))
+    assert_same_detections(ref, {k: torch.as_tensor(v) for k, v in det.items()})
 
 
 def test_foreign_slots_zero_in_export(images, tmp_path):
@@ -120,8 +116,8 @@ def test_foreign_slots_zero_in_export(images, tmp_path):
     mask = KeypointLayout.from_config(cfg.keypoint_layout).class_slot_mask()
     assert len(set(det.labels.tolist())) >= 2
     foreign = ~np.asarray(mask)[det.labels]
-    assert (det.keypoints[foreign] == 0).all()
-    assert (det.keypoints[~foreign][:, 2] > 0).all()
+    assert (det.keypoints[foreign] == 0).all() and (det.keypoint_scores[foreign] == 0).all()
+    assert (det.keypoint_scores[~foreign] > 0).all()
 
 
 def op_types(path):
@@ -180,7 +176,7 @@ def test_deploy_tool_and_its_errors(images, tmp_path):
     work = tmp_path / 'work'
     proc = run_tool(ORT_DYNAMIC, cfg_file, ckpt, images[0], '--work-dir', str(work))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for f in ('end2end.onnx', 'yolox_kpt_runtime.json', 'output_onnxruntime_0.jpg',
+    for f in ('end2end.onnx', SIDECAR_FILE, 'output_onnxruntime_0.jpg',
               'output_pytorch_0.jpg'):
         assert (work / f).is_file(), f
     assert cv2.imread(str(work / 'output_onnxruntime_0.jpg')).shape == cv2.imread(
@@ -225,4 +221,4 @@ def test_runtime_input_errors(images, tmp_path):
         runtime(np.zeros((640, 640), np.uint8))
     with pytest.raises(FileNotFoundError, match='no such model file'):
         KeypointDetector(str(tmp_path / 'static' / 'nope.onnx'),
-                         meta=str(tmp_path / 'static' / 'yolox_kpt_runtime.json'))
+                         meta=str(tmp_path / 'static' / SIDECAR_FILE))

@@ -66,5 +66,6 @@ def test_mmdeploy_torch2onnx_and_visualize(checkpoint, tmp_path):
     assert 'stock pipeline ok' in proc.stdout
     import onnx
     outputs = [o.name for o in onnx.load(str(tmp_path / 'end2end.onnx')).graph.output]
-    assert outputs == ['dets', 'labels', 'keypoints']
+    from yolox_kpt.runtime import OUTPUT_NAMES
+    assert outputs == list(OUTPUT_NAMES)
     assert (tmp_path / 'output_ort.jpg').is_file()

@@ -11,7 +11,7 @@ import torch
 from mmdet.registry import HOOKS, MODELS, OPTIM_WRAPPERS
 from mmengine.config import Config
 
-from yolox_kpt.compat import safe_torch_load
+from yolox_kpt.checkpoint import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tests', 'tools'))

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from yolox_kpt.compat import safe_torch_load
+from yolox_kpt.checkpoint import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HERE = osp.dirname(osp.abspath(__file__))

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from yolox_kpt.compat import safe_torch_load
+from yolox_kpt.checkpoint import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tests', 'tools'))

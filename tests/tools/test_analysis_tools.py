@@ -122,7 +122,7 @@ def test_confusion_matrix_counts(data, results_pkl, tmp_path):
 def test_get_flops_keypoint_branch_share(tmp_path):
     out = tmp_path / 'flops.json'
     run('get_flops.py', CONFIG, '--shape', 320, 256, '--out', out)
-    info = json.loads(out.read_text())
+    info = json.loads(out.read_text())['models'][0]
     parts = info['parts']
     assert info['input'] == [320, 256]
     assert 0 < parts['keypoint_branch']['flops'] < parts['bbox_head']['flops']

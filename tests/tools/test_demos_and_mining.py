@@ -1,6 +1,7 @@
 """Image and video demos and the mining tool, each with a PyTorch checkpoint and with the
 exported ONNX model: outputs exist, sizes and counts are right, keypoints are painted where
-the model put them, and PyTorch and ONNX Runtime demos agree."""
+the model put them, and PyTorch and ONNX Runtime demos agree. A config the checkpoint was not
+trained with is refused; the checkpoint's skeletons (from the annotation file) are drawn."""
 import json
 import os.path as osp
 import subprocess
@@ -148,3 +149,95 @@ def test_bad_inputs_are_named(models, tmp_path):
                            models['image_dir'], models['onnx'], '--classes', 'truck'],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode != 0 and "['truck'] not in the model's classes" in proc.stderr
+
+
+def checkpoint_with_layout(src, layout, path):
+    """``src``'s weights with ``layout`` in ``meta.dataset_meta``, as the Runner saves them."""
+    import torch
+    meta = dict(dataset_meta=dict(classes=tuple(layout['classes']), keypoint_layout=layout))
+    torch.save(dict(torch.load(src, map_location='cpu'), meta=meta), path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def trained_layout(models):
+    """The layout the dataset builds from the annotation file: the config's classes and
+    keypoints, plus the file's skeletons."""
+    from mmdet.registry import DATASETS
+    cfg = Config.fromfile(CONFIG)
+    dataset = DATASETS.build(dict(cfg.test_dataloader.dataset,
+                                  data_root=f"{models['root']}/", pipeline=[]))
+    return dataset.metainfo['keypoint_layout']
+
+
+@pytest.mark.parametrize('tool,mismatch', [('demo/image_demo.py', 'reordered'),
+                                           ('demo/video_demo.py', 'one_more_keypoint'),
+                                           ('mining/mine_frames.py', 'reordered')])
+def test_tools_refuse_a_config_the_checkpoint_was_not_trained_with(
+        models, trained_layout, tmp_path, tool, mismatch):
+    layout = json.loads(json.dumps(trained_layout))
+    if mismatch == 'reordered':
+        layout['classes'][:2] = layout['classes'][1::-1]
+    else:
+        layout['keypoints']['cyclist'].append('handlebar')
+        layout['sigmas']['handlebar'] = 0.05
+    ckpt = checkpoint_with_layout(models['ckpt'], layout, tmp_path / f'{mismatch}.pth')
+    source = models['image_dir']
+    if tool == 'demo/video_demo.py':
+        source = tmp_path / 'drive.mp4'
+        make_video(models['images'], source, repeat=1)
+    out = tmp_path / 'out'
+    args = dict(image_demo=['--out-dir', out], video_demo=['--out', out / 'v.mp4'],
+                mine_frames=['--out', out / 'hits.json'])[osp.basename(tool)[:-3]]
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', *tool.split('/')),
+                           str(source), CONFIG, ckpt, *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    message = proc.stderr.strip().splitlines()[-1]
+    assert message.startswith(f'tools/{tool}: ')  # a message, not a traceback
+    assert ckpt in message and CONFIG in message
+    assert f"classes {layout['classes']}" in message
+    assert f"classes {trained_layout['classes']}" in message
+    if mismatch == 'one_more_keypoint':
+        assert "'cyclist': ['front_wheel', 'rear_wheel', 'handlebar']" in message
+    assert not out.exists()  # refused before any picture, video or list
+
+
+def test_image_demo_draws_the_skeletons_of_the_annotation_file(models, trained_layout,
+                                                               tmp_path):
+    """The same weights with and without the layout the dataset stored: the pictures differ
+    exactly by skeleton lines between drawn keypoints (PNG, so pixel for pixel)."""
+    images = tmp_path / 'png'
+    images.mkdir()
+    for path in models['images']:
+        cv2.imwrite(str(images / (osp.splitext(osp.basename(path))[0] + '.png')),
+                    cv2.imread(path))
+    trained = checkpoint_with_layout(models['ckpt'], trained_layout, tmp_path / 'trained.pth')
+    for name, ckpt in (('plain', models['ckpt']), ('trained', trained)):
+        run('demo/image_demo.py', images, CONFIG, ckpt, '--out-dir', tmp_path / name,
+            '--out-json', tmp_path / f'{name}.json', '--score-thr', 0.3)
+    records = json.loads((tmp_path / 'trained.json').read_text())
+    assert records == json.loads((tmp_path / 'plain.json').read_text())
+    from yolox_kpt.keypoint_layout import KeypointLayout
+    layout = KeypointLayout.from_config(trained_layout)
+    hits = total = 0
+    for rec in records:
+        drawn = cv2.imread(str(tmp_path / 'trained' / rec['file'])).astype(int)
+        plain = cv2.imread(str(tmp_path / 'plain' / rec['file'])).astype(int)
+        changed = np.abs(drawn - plain).max(-1) > 40
+        lines = np.zeros(changed.shape, np.uint8)
+        for det in rec['detections']:
+            label = layout.classes.index(det['label'])
+            for a, b in layout.skeletons[label]:
+                pts = [det['keypoints'].get(layout.keypoint_names[s]) for s in (a, b)]
+                if any(p is None or p[2] < 0.3 for p in pts):
+                    continue
+                pa, pb = (np.round(p[:2]).astype(int) for p in pts)
+                cv2.line(lines, tuple(map(int, pa)), tuple(map(int, pb)), 1, 5)
+                x, y = (pa + pb) // 2
+                if np.abs(pa - pb).max() >= 12 and 0 < x < lines.shape[1] - 1 and \
+                        0 < y < lines.shape[0] - 1:
+                    total += 1
+                    hits += changed[y - 1:y + 2, x - 1:x + 2].any()
+        assert not (changed & (lines == 0)).any()  # nothing but skeleton lines changed
+    assert total > 0 and hits / total > 0.6, (hits, total)

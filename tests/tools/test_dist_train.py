@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from yolox_kpt.compat import safe_torch_load
+from yolox_kpt.checkpoint import safe_torch_load
 
 from small_run import CONFIG, REPO  # tests/tools/small_run.py
 

@@ -10,11 +10,12 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
 
-from yolox_kpt.compat import safe_torch_load
+from yolox_kpt.checkpoint import safe_torch_load
 
 from small_run import REPO, small_run_options  # tests/tools/small_run.py
 
-CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'yolox-kpt_tiny_1xb8-6e_synthetic-driving-cpu.py')
+CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'ablations',
+                  'yolox-kpt_tiny_1xb8-6e_synthetic-driving-cpu.py')
 
 
 def stock_coco_checkpoint(path):

@@ -19,5 +19,5 @@ def test_overfit_check_runs_and_reports(synthetic_data, tmp_path):
     assert record['iters'] == 4
     metrics = record['metrics']
     assert 0 <= metrics['bbox_mAP'] <= 1 and 'kpt_AP_vehicle' in metrics
-    from yolox_kpt.compat import safe_torch_load
+    from yolox_kpt.checkpoint import safe_torch_load
     assert safe_torch_load(str(tmp_path / 'iter_4.pth'))['meta']['iter'] == 4

@@ -140,3 +140,23 @@ def test_fast_drawing_for_video_matches_colours_and_keypoints():
     assert bgr[60, 40, 0] > 100  # the cyclist skeleton between the wheels
     assert bgr[15:20, 10:40].max() > 200  # the label's text above the box
     assert KeypointLayout.from_config(LAYOUT) == vis.layout
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_detections_are_drawn_as_their_instance_data(fast):
+    """The runtime's record has InstanceData's field names: the same picture either way."""
+    from yolox_kpt.keypoint_layout import KeypointLayout
+    from yolox_kpt.runtime import Detections
+    from yolox_kpt.visualization import draw_frame
+    pred = InstanceData(bboxes=torch.tensor([[10., 20., 60., 70.], [70., 5., 110., 40.]]),
+                        labels=torch.tensor([1, 0]), scores=torch.tensor([0.9, 0.6]),
+                        keypoints=torch.tensor([[[0., 0.], [0., 0.], [30., 60.], [50., 60.]],
+                                                [[80., 30.], [100., 30.], [0., 0.], [0., 0.]]]),
+                        keypoint_scores=torch.tensor([[0., 0., 1., 0.8], [0.9, 0.5, 0., 0.]]))
+    dets = Detections(**{k: v.numpy() for k, v in pred.items()},
+                      layout=KeypointLayout.from_config(LAYOUT))
+    drawn = draw_frame(visualizer(keypoint_layout=LAYOUT), blank(), dets, fast=fast)
+    assert np.array_equal(drawn, draw_frame(visualizer(keypoint_layout=LAYOUT), blank(), pred,
+                                            fast=fast))
+    assert tuple(drawn[60, 30][::-1]) == tuple(HIGH_SCORE_RGB.astype(int))  # a keypoint
+    assert drawn[60, 40, 0] > 100  # the cyclist skeleton (BGR: blue first)

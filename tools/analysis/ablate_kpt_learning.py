@@ -10,7 +10,6 @@ Example:
     python tools/analysis/ablate_kpt_learning.py                 # 5 rows, about 40 min
     python tools/analysis/ablate_kpt_learning.py --rows l1 oks --work-dir work_dirs/abl2
 """
-import json
 import os
 import os.path as osp
 import pickle
@@ -19,9 +18,10 @@ import sys
 import time
 
 from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.records import write_record
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_CONFIG = 'configs/yolox-kpt/yolox-kpt_tiny_1xb8-6e_synthetic-driving-cpu.py'
+DEFAULT_CONFIG = 'configs/yolox-kpt/ablations/yolox-kpt_tiny_1xb8-6e_synthetic-driving-cpu.py'
 # the stock SimOTA is KptSimOTAAssigner switched off (tests prove them equal)
 SIMOTA = ['model.train_cfg.assigner.oks_weight=0',
           'model.train_cfg.assigner.dynamic_k_indicator=iou']
@@ -92,9 +92,8 @@ def main():
         print(f"{name:<10}{row['loss']:<10}{row['assigner']:<18}" + ''.join(
             f"{row['metrics'].get(k, float('nan')):>16.3f}" for k in keys) +
             f"{row['train_minutes']:>10.1f}")
-    out = osp.join(REPO, args.work_dir, 'ablation.json')
-    with open(out, 'w') as f:
-        json.dump(dict(config=args.config, rows=table), f, indent=2)
+    out = write_record(osp.join(REPO, args.work_dir, 'ablation.json'),
+                       dict(config=args.config, rows=table))
     print(f'table written to {out}')
 
 

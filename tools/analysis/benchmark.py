@@ -33,14 +33,13 @@ Examples:
 import argparse
 import copy
 import json
-import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import tempfile
 
 from yolox_kpt.utils.cli import median_seconds_interleaved, tool_parser
+from yolox_kpt.utils.records import write_record
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {s: osp.join(REPO, 'configs', 'yolox-kpt',
@@ -72,7 +71,9 @@ def parse_args(argv=None):
     parser.add_argument('--pipeline-images', type=int, default=60)
     parser.add_argument('--peer-python', help='a Python with ultralytics, onnx, onnxruntime')
     parser.add_argument('--peer-model', default='yolo11s-pose.yaml')
-    parser.add_argument('--out', default='work_dirs/benchmarks/benchmark.json')
+    parser.add_argument('--out', default='work_dirs/benchmarks/benchmark.json',
+                        help='JSON record: results, target checks, arguments, and the '
+                        'command, date, machine and load average (docs/benchmarks.md)')
     parser.add_argument('--memory-child', nargs=4, metavar=('SIZE', 'VARIANT', 'MODE', 'S'),
                         help=argparse.SUPPRESS)  # internal: one memory measurement
     return parser.parse_args(argv)
@@ -251,7 +252,7 @@ def part_pipeline(args, tmp):
     from mmdet.registry import DATASETS
     from mmengine.config import Config
 
-    from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
+    from yolox_kpt.data_tools.synthetic_driving import generate_synthetic_driving
     root = osp.join(tmp, 'data')
     generate_synthetic_driving(root, num_train=args.pipeline_images, num_val=1, seed=0)
     cfg = Config.fromfile(CONFIGS['s'])
@@ -486,8 +487,8 @@ def main(argv=None):
         size, variant, mode, side = args.memory_child
         print(memory_child(size, variant, mode, int(side), args.layout, args.batch_size))
         return
-    import onnxruntime
-    import torch
+    import onnxruntime  # noqa: F401  (fail early when the deploy extra is missing)
+    import torch  # noqa: F401
 
     import yolox_kpt  # noqa: F401
     from mmengine.registry import init_default_scope
@@ -509,13 +510,8 @@ def main(argv=None):
             elif part == 'peer':
                 results['peer'] = part_peer(args, tmp)
     checks = report(args, results)
-    record = dict(results=results, checks=checks, args=vars(args),
-                  machine=f'{platform.machine()}, {os.cpu_count()} cores, torch '
-                  f'{torch.__version__} ({torch.get_num_threads()} threads), onnxruntime '
-                  f'{onnxruntime.__version__}')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(record, f, indent=1)
+    # the record's machine block holds the torch / onnxruntime versions and torch's threads
+    write_record(args.out, dict(results=results, checks=checks, args=vars(args)))
     print(f'wrote {args.out}')
 
 

@@ -16,11 +16,11 @@ Examples:
 import contextlib
 import io
 import json
-import os
 import os.path as osp
-import platform
+import tempfile
 
 from yolox_kpt.utils.cli import median_seconds, tool_parser
+from yolox_kpt.utils.records import write_record
 
 
 def parse_args():
@@ -44,9 +44,10 @@ def main():
     from yolox_kpt.keypoint_layout import COCO_PERSON_KEYPOINTS, KeypointLayout
     from yolox_kpt.testing import make_person_case
 
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     gt, preds = make_person_case(args.num_images, args.dets, args.seed)
-    gt_path = osp.splitext(args.out)[0] + '_gt.json'
+    # the generated ground truth is regenerated from the seed: not kept beside the record
+    tmp = tempfile.TemporaryDirectory()
+    gt_path = osp.join(tmp.name, 'gt.json')
     with open(gt_path, 'w') as f:
         json.dump(gt, f)
     layout = KeypointLayout.build(('person', ), dict(person=COCO_PERSON_KEYPOINTS))
@@ -100,12 +101,12 @@ def main():
     same = all(abs(ap - ap_ref) < 1e-9 for _, _, ap in rows)
     print(f'keypoint AP identical to pycocotools (1e-9): {same}')
     record = dict(num_images=args.num_images, dets_per_image=args.dets, repeat=args.repeat,
-                  warmup=args.warmup, machine=f'{platform.processor() or platform.machine()}, '
-                  f'{os.cpu_count()} cores, Python {platform.python_version()}',
+                  warmup=args.warmup, num_detections=len(dets),
+                  num_objects=len(gt['annotations']),
                   rows=[dict(what=n, median_s=t, ratio_to_pycocotools_kpt=t / t_ref,
                              kpt_AP=ap) for n, t, ap in rows], identical_ap=same)
-    with open(args.out, 'w') as f:
-        json.dump(record, f, indent=1)
+    write_record(args.out, record)
+    tmp.cleanup()
     print(f'wrote {args.out}')
     if not same:
         raise SystemExit('keypoint AP differs from pycocotools')

@@ -9,13 +9,11 @@ Examples:
     python tools/analysis/benchmark_export.py
     python tools/analysis/benchmark_export.py --sizes nano --inputs 416 --repeat 5
 """
-import json
-import os
 import os.path as osp
-import platform
 import tempfile
 
 from yolox_kpt.utils.cli import median_seconds, tool_parser
+from yolox_kpt.utils.records import write_record
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -86,12 +84,8 @@ def main():
     for r in rows:
         print(f"{r['model']:<7}{r['input']:>7}{r['pytorch_ms']:>12.1f}"
               f"{r['onnxruntime_ms']:>10.1f}{r['ratio']:>13.2f}")
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(dict(rows=rows, repeat=args.repeat, warmup=args.warmup,
-                       torch_threads=torch.get_num_threads(),
-                       machine=f'{platform.machine()}, {os.cpu_count()} cores, '
-                       f'torch {torch.__version__}, onnxruntime {ort.__version__}'), f, indent=1)
+    write_record(args.out, dict(rows=rows, repeat=args.repeat, warmup=args.warmup,
+                                torch_threads=torch.get_num_threads()))
     print(f'wrote {args.out}')
 
 

@@ -6,20 +6,21 @@ and doubled (Ultralytics' convention), for the network only (no NMS), at --shape
 Examples:
     python tools/analysis/get_flops.py configs/yolox-kpt/yolox-kpt_s_8xb8-300e_coco-person.py
     python tools/analysis/get_flops.py CONFIG --shape 416 416 --out work_dirs/flops.json
+    python tools/analysis/get_flops.py CONFIG_A CONFIG_B --out docs/records/flops.json
 """
-import json
-import os
 import os.path as osp
 
 from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.records import write_record
 
 
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
-    parser.add_argument('config')
+    parser.add_argument('config', nargs='+', help='one or more configs, one row each')
     parser.add_argument('--shape', type=int, nargs=2, default=[640, 640],
                         metavar=('WIDTH', 'HEIGHT'))
-    parser.add_argument('--out', help='also write the numbers as JSON')
+    parser.add_argument('--out', help='also write the numbers as a JSON record '
+                        '({"models": [one entry per config], "source": command, date, machine})')
     return parser.parse_args(argv)
 
 
@@ -53,20 +54,20 @@ def complexity(config: str, width: int, height: int) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    info = complexity(args.config, *args.shape)
-    print(f"{osp.basename(args.config)} at {args.shape[0]}x{args.shape[1]}")
-    print(f"{'part':<17}{'Mparams':>10}{'GFLOPs (mmdet)':>16}{'GFLOPs (x2)':>13}")
-    for name, part in [('total', dict(params=info['params'], flops=info['flops'])),
-                       *info['parts'].items()]:
-        print(f"{name:<17}{part['params'] / 1e6:>10.3f}{part['flops'] / 1e9:>16.3f}"
-              f"{2 * part['flops'] / 1e9:>13.3f}")
-    print(f"keypoint branch: {100 * info['keypoint_overhead_vs_detector']:.1f}% over the "
-          f"detector without it")
+    models = []
+    for config in args.config:
+        info = complexity(config, *args.shape)
+        models.append(info)
+        print(f"{osp.basename(config)} at {args.shape[0]}x{args.shape[1]}")
+        print(f"{'part':<17}{'Mparams':>10}{'GFLOPs (mmdet)':>16}{'GFLOPs (x2)':>13}")
+        for name, part in [('total', dict(params=info['params'], flops=info['flops'])),
+                           *info['parts'].items()]:
+            print(f"{name:<17}{part['params'] / 1e6:>10.3f}{part['flops'] / 1e9:>16.3f}"
+                  f"{2 * part['flops'] / 1e9:>13.3f}")
+        print(f"keypoint branch: {100 * info['keypoint_overhead_vs_detector']:.1f}% over the "
+              f"detector without it")
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(info, f, indent=1)
-        print(f'written to {osp.abspath(args.out)}')
+        print(f"written to {write_record(args.out, dict(models=models))}")
 
 
 if __name__ == '__main__':

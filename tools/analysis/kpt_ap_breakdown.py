@@ -12,11 +12,10 @@ Examples:
     python tools/analysis/kpt_ap_breakdown.py CONFIG work_dirs/run/results.pkl \\
         --out work_dirs/run/kpt_ap_breakdown.json --iou-thr 0.5
 """
-import json
-import os
 import os.path as osp
 
 from yolox_kpt.utils.cli import add_cfg_options, tool_parser
+from yolox_kpt.utils.records import write_record
 
 
 def parse_args():
@@ -58,9 +57,7 @@ def main():
     out = args.out or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0],
         f'kpt_ap_breakdown_{osp.splitext(osp.basename(args.results))[0]}.json')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump(dict(keypoint_AP=table, iou_thr=args.iou_thr), f, indent=1)
+    write_record(out, dict(keypoint_AP=table, iou_thr=args.iou_thr))
     print(f'keypoint AP per correction written to {out}')
 
 

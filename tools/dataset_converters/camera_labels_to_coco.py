@@ -14,9 +14,9 @@ Examples:
 writes <out-dir>/annotations/{train,val,test}.json; their file_name is relative to
 --image-root, which is the data_prefix.img of a CocoKptDataset reading them.
 """
-from yolox_kpt.datasets.converters.driving import (SPLITS, ConverterError,
-                                                   convert_camera_labels)
-from yolox_kpt.datasets.synthetic_driving import CLASSES
+from yolox_kpt.data_tools.converters.driving import (SPLITS, ConverterError,
+                                                     convert_camera_labels)
+from yolox_kpt.data_tools.driving_schema import CLASSES
 from yolox_kpt.utils.cli import tool_parser
 
 

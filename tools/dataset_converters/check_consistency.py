@@ -19,9 +19,8 @@ an image suffix (.jpg .jpeg .png .bmp .gif .tif .tiff .webp) count as images.
 import shutil
 from pathlib import Path
 
-from yolox_kpt.datasets.converters.driving import (ConverterError, check_consistency,
-                                                   delete_orphans, fixed_coco, load_coco,
-                                                   write_json)
+from yolox_kpt.data_tools.coco import ConverterError, load_coco, write_json
+from yolox_kpt.data_tools.curation import check_consistency, delete_orphans, fixed_coco
 from yolox_kpt.utils.cli import tool_parser
 
 _SHOW = 20  # names listed per problem; the counts are always complete
@@ -79,7 +78,7 @@ def main(argv=None):
     ann = Path(args.ann_file)
     try:
         coco = load_coco(ann)
-        report = check_consistency(coco, args.img_dir, progress=True)
+        report = check_consistency(coco, args.img_dir)
     except ConverterError as e:
         raise SystemExit(f'error: {e}')
     print(f'{ann}: {len(coco["images"])} images, {len(coco["annotations"])} annotations; '

@@ -16,8 +16,8 @@ so the subset can exceed the asked size by less than one group.
 """
 from pathlib import Path
 
-from yolox_kpt.datasets.converters.driving import (ConverterError, class_counts, coco_subset,
-                                                   load_coco, write_json)
+from yolox_kpt.data_tools.coco import ConverterError, load_coco, summary, write_json
+from yolox_kpt.data_tools.curation import coco_subset
 from yolox_kpt.utils.cli import tool_parser
 
 
@@ -64,9 +64,7 @@ def main(argv=None):
           + (f', whole {args.by_key} groups' if args.by_key else '') + ')')
     for out, part in zip(outs, parts):
         write_json(out, part)
-        per_class = ', '.join(f'{c} {k}' for c, k in sorted(class_counts(part).items()))
-        print(f'wrote {out}: {len(part["images"])} images, {len(part["annotations"])} '
-              f'annotations ({per_class or "none"})')
+        print(f'wrote {out}: {summary(part)}')
     return 0
 
 

@@ -16,7 +16,8 @@ Examples:
         data/synthetic_driving/images/train --copy-images \\
         --config configs/yolox-kpt/yolox-kpt_s_8xb8-300e_synthetic-driving.py
 """
-from yolox_kpt.datasets.converters import ConverterError, coco_to_yolo_pose, load_layout
+from yolox_kpt.data_tools.converters import ConverterError, coco_to_yolo_pose, load_layout
+from yolox_kpt.data_tools.converters.common import add_layout_args
 from yolox_kpt.utils.cli import tool_parser
 
 
@@ -26,10 +27,8 @@ def parse_args(argv=None):
                         metavar=('NAME', 'ANN_FILE', 'IMG_DIR'),
                         help='a split: its name (train, val, test), COCO file and the image '
                         'folder file_name is relative to; repeat for more splits')
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument('--config', help='config whose keypoint_layout fixes classes and '
-                        'slots (default: the first COCO file\'s categories)')
-    source.add_argument('--layout', help='keypoint layout JSON (KeypointLayout.to_json)')
+    add_layout_args(parser, 'config whose keypoint_layout fixes classes and slots '
+                    "(default: the first COCO file's categories)")
     parser.add_argument('--out-dir', default='work_dirs/yolo_pose/dataset',
                         help='YOLO dataset root (default: %(default)s)')
     parser.add_argument('--copy-images', action='store_true',

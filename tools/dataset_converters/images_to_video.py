@@ -9,8 +9,10 @@ Examples:
 import os
 from pathlib import Path
 
-from yolox_kpt.datasets.converters import ConverterError, images_to_video
-from yolox_kpt.datasets.converters.common import check_free, list_images
+from yolox_kpt.data_tools.coco import ConverterError
+from yolox_kpt.data_tools.converters.common import check_free
+from yolox_kpt.data_tools.video import images_to_video
+from yolox_kpt.utils.media import list_folder_images
 from yolox_kpt.utils.cli import tool_parser
 
 
@@ -36,7 +38,7 @@ def main(argv=None):
     try:
         if not root.is_dir():
             raise ConverterError(f'{root}: no such folder')
-        images = list_images(root, args.pattern)
+        images = list_folder_images(root, args.pattern)
         if not images:
             raise ConverterError(f'{root}: no images' + (
                 f' match {args.pattern!r}' if args.pattern else ''))

@@ -17,17 +17,16 @@ import os
 import shutil
 from pathlib import Path
 
-from yolox_kpt.datasets.converters import ConverterError, labelme_to_coco, load_layout
+from yolox_kpt.data_tools.converters import ConverterError, labelme_to_coco, load_layout
+from yolox_kpt.data_tools.converters.common import add_layout_args
 from yolox_kpt.utils.cli import tool_parser
 
 
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('input', help='folder of LabelMe JSON files')
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--config', help='config whose keypoint_layout gives classes and '
-                        'keypoints')
-    source.add_argument('--layout', help='keypoint layout JSON (KeypointLayout.to_json)')
+    add_layout_args(parser, 'config whose keypoint_layout gives classes and keypoints',
+                    required=True)
     parser.add_argument('--pattern', default='*.json',
                         help='glob of the LabelMe files (default: %(default)s)')
     parser.add_argument('--recursive', action='store_true', help='also search sub-folders')

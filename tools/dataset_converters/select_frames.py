@@ -19,8 +19,8 @@ thinned by --every N (every N-th in file order), which is then required.
 """
 from pathlib import Path
 
-from yolox_kpt.datasets.converters.driving import (ConverterError, class_counts, load_coco,
-                                                   select_frames, write_json)
+from yolox_kpt.data_tools.coco import ConverterError, load_coco, summary, write_json
+from yolox_kpt.data_tools.curation import select_frames
 from yolox_kpt.utils.cli import tool_parser
 
 
@@ -62,9 +62,7 @@ def main(argv=None):
     write_json(out, selected)
     print(f'{args.ann_file}: {n["images"]} frames, {n["candidates"]} with a selected object, '
           f'{n["kept"]} kept after thinning')
-    per_class = ', '.join(f'{c} {k}' for c, k in sorted(class_counts(selected).items()))
-    print(f'wrote {out}: {n["kept"]} images, {n["annotations"]} annotations '
-          f'({per_class or "none"})')
+    print(f'wrote {out}: {summary(selected)}')
     return 0
 
 

@@ -10,8 +10,9 @@ Examples:
 import os
 from pathlib import Path
 
-from yolox_kpt.datasets.converters import ConverterError, video_to_gif
-from yolox_kpt.datasets.converters.common import check_free
+from yolox_kpt.data_tools.coco import ConverterError
+from yolox_kpt.data_tools.converters.common import check_free
+from yolox_kpt.data_tools.video import video_to_gif
 from yolox_kpt.utils.cli import tool_parser
 
 

@@ -15,17 +15,16 @@ Examples:
 import os
 from pathlib import Path
 
-from yolox_kpt.datasets.converters import ConverterError, load_layout, yolo_pose_to_coco
+from yolox_kpt.data_tools.converters import ConverterError, load_layout, yolo_pose_to_coco
+from yolox_kpt.data_tools.converters.common import add_layout_args
 from yolox_kpt.utils.cli import tool_parser
 
 
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('data', help='Ultralytics data yaml')
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument('--config', help='config whose keypoint_layout gives classes (in '
-                        'names order) and the slot order of the labels')
-    source.add_argument('--layout', help='keypoint layout JSON (KeypointLayout.to_json)')
+    add_layout_args(parser, 'config whose keypoint_layout gives classes (in names order) '
+                    'and the slot order of the labels')
     parser.add_argument('--splits', nargs='+',
                         help='splits to convert (default: train, val, test of the yaml)')
     parser.add_argument('--out-dir', help='writes <out-dir>/annotations/<split>.json '

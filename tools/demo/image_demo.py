@@ -1,9 +1,10 @@
 """Draw boxes, keypoints and skeletons on images: a PyTorch checkpoint or an exported model.
 
-MODEL is a config (then give CHECKPOINT) or an exported model (end2end.onnx or a TensorRT
+MODEL is a config (then give CHECKPOINT) or an exported model (end2end.onnx, or a TensorRT
 engine with yolox_kpt_runtime.json beside it, as tools/deploy.py writes). INPUT is an image
 or a folder of images. Pictures go to --out-dir with the input's file names, and with
---out-json the detections (original pixels) too.
+--out-json the detections (original pixels) too. A config whose classes or keypoints differ
+from the checkpoint's is refused.
 
 Examples:
     python tools/demo/image_demo.py data/synthetic_driving/images/val \\
@@ -22,6 +23,7 @@ from tqdm import tqdm
 from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import list_images, read_image
 
+
 def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('input', help='image file or folder')
@@ -38,17 +40,18 @@ def detections_json(name, dets):
              bbox=[round(float(v), 2) for v in box],
              keypoints={dets.keypoint_names[k]: [round(float(x), 2), round(float(y), 2),
                                                  round(float(ks), 4)]
-                        for k, (x, y, ks) in enumerate(kp) if ks > 0})
-        for box, s, lb, kp in zip(dets.boxes, dets.scores, dets.labels, dets.keypoints)])
+                        for k, ((x, y), ks) in enumerate(zip(kp, kp_scores)) if ks > 0})
+        for box, s, lb, kp, kp_scores in zip(dets.bboxes, dets.scores, dets.labels,
+                                             dets.keypoints, dets.keypoint_scores)])
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from yolox_kpt.apis import KptInferencer
-    from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
+    from yolox_kpt.apis import tool_inferencer
+    from yolox_kpt.visualization import draw_frame, frame_visualizer
 
     files = list_images(args.input)
-    inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
+    inferencer = tool_inferencer(args, 'tools/demo/image_demo.py')
     vis = frame_visualizer(inferencer.layout, kpt_score_thr=args.kpt_thr)
     os.makedirs(args.out_dir, exist_ok=True)
     records, seconds = [], 0.0
@@ -58,7 +61,7 @@ def main(argv=None):
         dets = inferencer(image, score_thr=args.score_thr)
         seconds += time.perf_counter() - start
         cv2.imwrite(osp.join(args.out_dir, osp.basename(path)),
-                    draw_frame(vis, image, detections_to_instances(dets)))
+                    draw_frame(vis, image, dets))
         records.append(detections_json(osp.basename(path), dets))
     print(f'{len(files)} images, {sum(len(r["detections"]) for r in records)} detections, '
           f'{1000 * seconds / len(files):.1f} ms per image (model and post-processing)')

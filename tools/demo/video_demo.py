@@ -1,7 +1,8 @@
 """Run a model over a video and write the annotated video (boxes, keypoints, skeletons).
 
-MODEL is a config (then give CHECKPOINT) or an exported model (end2end.onnx or a TensorRT
-engine with yolox_kpt_runtime.json beside it). Prints the frames per second of the model
+MODEL is a config (then give CHECKPOINT; a config whose classes or keypoints differ from the
+checkpoint's is refused) or an exported model (end2end.onnx, or a TensorRT engine with
+yolox_kpt_runtime.json beside it). Prints the frames per second of the model
 (pre-processing, network, post-processing) and of the whole loop (with decoding, drawing,
 encoding).
 
@@ -37,14 +38,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from yolox_kpt.apis import KptInferencer
-    from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
+    from yolox_kpt.apis import tool_inferencer
+    from yolox_kpt.visualization import draw_frame, frame_visualizer
 
+    inferencer = tool_inferencer(args, 'tools/demo/video_demo.py')
     cap, fps, size, total = open_video(args.video)
     out = args.out or osp.join('work_dirs', 'video_demo',
                                osp.splitext(osp.basename(args.video))[0] + '.mp4')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
     vis = frame_visualizer(inferencer.layout, kpt_score_thr=args.kpt_thr)
     writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), fps / args.every, size)
     model_s, frames, index = 0.0, 0, 0
@@ -61,8 +62,7 @@ def main(argv=None):
             t0 = time.perf_counter()
             dets = inferencer(frame, score_thr=args.score_thr)
             model_s += time.perf_counter() - t0
-            writer.write(draw_frame(vis, frame, detections_to_instances(dets),
-                                     fast=not args.mmdet_draw))
+            writer.write(draw_frame(vis, frame, dets, fast=not args.mmdet_draw))
             frames += 1
     total_s = time.perf_counter() - start
     cap.release()

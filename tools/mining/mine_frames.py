@@ -1,7 +1,8 @@
 """Find the frames worth labelling: run a model over a folder of images or a video and list
 the frames with chosen classes above a score and a size.
 
-MODEL is a config (then give CHECKPOINT) or an exported model. A frame is a hit when at
+MODEL is a config (then give CHECKPOINT; a config whose classes or keypoints differ from the
+checkpoint's is refused) or an exported model. A frame is a hit when at
 least one detection has a class in --classes (all classes by default), a score >= --score-thr
 and a box at least --min-height pixels tall and --min-area pixels^2 large. Writes JSON (every
 hit with its detections), and optionally --list (one frame per line), --copy-to (the hit
@@ -59,12 +60,10 @@ def contact_sheet(tiles, columns=4, width=320):
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch
+    from yolox_kpt.apis import tool_inferencer
+    from yolox_kpt.visualization import draw_frame, frame_visualizer
 
-    from yolox_kpt.apis import KptInferencer
-    from yolox_kpt.visualization import detections_to_instances, draw_frame, frame_visualizer
-
-    inferencer = KptInferencer(args.model, args.checkpoint, device=args.device)
+    inferencer = tool_inferencer(args, 'tools/mining/mine_frames.py')
     names = inferencer.layout.classes
     wanted = args.classes or list(names)
     unknown = sorted(set(wanted) - set(names))
@@ -78,7 +77,7 @@ def main(argv=None):
     for name, seconds, image in tqdm(iter_frames(args.source, args.every), desc='frames'):
         seen += 1
         dets = inferencer(image, score_thr=args.score_thr)
-        wh = dets.boxes[:, 2:] - dets.boxes[:, :2]
+        wh = dets.bboxes[:, 2:] - dets.bboxes[:, :2]
         keep = (np.isin(dets.labels, wanted_ids) & (dets.scores >= args.score_thr) &
                 (wh[:, 1] >= args.min_height) & (wh[:, 0] * wh[:, 1] >= args.min_area))
         if not keep.any():
@@ -86,10 +85,9 @@ def main(argv=None):
         hits.append(dict(frame=name, seconds=seconds, detections=[
             dict(label=names[int(lb)], score=round(float(s), 4),
                  bbox=[round(float(v), 1) for v in box])
-            for box, s, lb in zip(dets.boxes[keep], dets.scores[keep], dets.labels[keep])]))
+            for box, s, lb in zip(dets.bboxes[keep], dets.scores[keep], dets.labels[keep])]))
         if args.sheet and len(tiles) < args.sheet_size:
-            hit_instances = detections_to_instances(dets)[torch.from_numpy(keep)]
-            tiles.append(draw_frame(vis, image, hit_instances, fast=True))
+            tiles.append(draw_frame(vis, image, dets[keep], fast=True))
         if args.copy_to:
             target = osp.join(args.copy_to, name)
             if osp.isdir(args.source):

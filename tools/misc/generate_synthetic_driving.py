@@ -1,6 +1,6 @@
 """Writes the synthetic driving dataset (COCO keypoint JSON + JPEG) used by the demo.
 
-See ``yolox_kpt/datasets/synthetic_driving.py`` for what the scenes contain and for the
+See ``yolox_kpt/data_tools/synthetic_driving.py`` for what the scenes contain and for the
 left/right tyre naming convention.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import List, Optional
 
 try:
     import yolox_kpt  # noqa: F401
@@ -19,7 +19,8 @@ except ImportError:
     # Run from a checkout without installing: the package lives two levels up.
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from yolox_kpt.datasets.synthetic_driving import CLASSES, generate_synthetic_driving  # noqa: E402
+from yolox_kpt.data_tools.driving_schema import CLASSES  # noqa: E402
+from yolox_kpt.data_tools.synthetic_driving import generate_synthetic_driving  # noqa: E402
 
 EPILOG = """\
 example:
@@ -61,18 +62,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _tqdm_progress():
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return False  # no progress bar
-
-    def wrap(it: Iterable[int], total: int, desc: str) -> Iterable[int]:
-        return tqdm(it, total=total, desc=f'{desc:5s}', unit='img')
-
-    return wrap
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     out = Path(args.out_dir)
@@ -86,7 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     start = time.perf_counter()
     paths = generate_synthetic_driving(out, num_train=args.num_train, num_val=args.num_val,
                                        img_size=tuple(args.img_size), seed=args.seed,
-                                       progress=_tqdm_progress())
+                                       progress=True)
     elapsed = time.perf_counter() - start
 
     print(f'wrote synthetic driving dataset to {paths["root"]} '

@@ -12,12 +12,11 @@ Examples:
         --img-dir data/coco/val2017 --iters 300
     python tools/misc/overfit_check.py CONFIG --ann-file my.json --img-dir images/ --size 640
 """
-import json
-import os
 import os.path as osp
 import time
 
 from yolox_kpt.utils.cli import add_cfg_options, tool_parser
+from yolox_kpt.utils.records import write_record
 
 
 def parse_args(argv=None):
@@ -97,11 +96,9 @@ def main(argv=None):
     runner.train()
     metrics = {k.split('/')[-1]: float(v) for k, v in runner.val_loop.run().items()}
     minutes = (time.time() - start) / 60
-    os.makedirs(args.work_dir, exist_ok=True)
-    out = osp.join(args.work_dir, 'overfit_check.json')
-    with open(out, 'w') as f:
-        json.dump(dict(config=args.config, ann_file=args.ann_file, iters=args.iters,
-                       size=args.size, minutes=minutes, metrics=metrics), f, indent=1)
+    out = write_record(osp.join(args.work_dir, 'overfit_check.json'),
+                       dict(config=args.config, ann_file=args.ann_file, iters=args.iters,
+                            size=args.size, minutes=minutes, metrics=metrics))
     print(f"\noverfit check, {args.iters} iterations ({minutes:.1f} min) on the training "
           f"images: box mAP {metrics['bbox_mAP']:.3f}, keypoint AP "
           f"{metrics.get('kpt_AP', -1):.3f}")

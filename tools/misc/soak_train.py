@@ -10,12 +10,12 @@ Examples:
     python tools/misc/soak_train.py                          # 1,000 iterations, ~8 min on 2 cores
     python tools/misc/soak_train.py --iters 60 --warmup 20 --max-growth 0.5   # a quick look
 """
-import json
 import os
 import os.path as osp
 import tempfile
 
 from yolox_kpt.utils.cli import tool_parser
+from yolox_kpt.utils.records import write_record
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'yolox-kpt', 'yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py')
@@ -48,7 +48,7 @@ def main():
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    from yolox_kpt.datasets.synthetic_driving import generate_synthetic_driving
+    from yolox_kpt.data_tools.synthetic_driving import generate_synthetic_driving
 
     samples = []
 
@@ -88,10 +88,9 @@ def main():
         print(f'{step:>10}{rss:>10.1f}')
     print(f'RSS after {args.warmup} iterations {ref:.1f} MiB, after {samples[-1][0]}: '
           f'{end:.1f} MiB, growth {growth * 100:+.1f}% (allowed {args.max_growth * 100:.0f}%)')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(dict(iters=args.iters, warmup=args.warmup, batch_size=args.batch_size,
-                       samples=samples, growth=growth, max_growth=args.max_growth), f)
+    write_record(args.out, dict(iters=args.iters, warmup=args.warmup,
+                                batch_size=args.batch_size, samples=samples, growth=growth,
+                                max_growth=args.max_growth))
     print(f'wrote {args.out}')
     if growth > args.max_growth:
         raise SystemExit(f'RSS grew {growth * 100:.1f}% after warm-up')

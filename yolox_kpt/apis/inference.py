@@ -4,8 +4,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..keypoint_layout import KeypointLayout
+from ..keypoint_layout import KeypointLayoutError
 from ..runtime import Detections
+from .layout import resolve_layout
 
 
 class KptInferencer:
@@ -13,13 +14,23 @@ class KptInferencer:
 
     ``model`` is either a config (``.py``, then ``checkpoint`` is its weights; the config's
     test pipeline without its annotation loading is the preprocessing) or an exported model
-    (``end2end.onnx`` / a TensorRT engine, with ``yolox_kpt_runtime.json`` beside it), so
+    (``end2end.onnx``, or a TensorRT engine with ``yolox_kpt_runtime.json`` beside it), so
     demos and tools treat PyTorch and deployed models alike.
+
+    A config whose classes or keypoints differ from the layout the checkpoint was trained
+    with is refused before the model is built; otherwise the checkpoint's layout (with the
+    annotation file's skeletons) is the one used and returned.
 
     Args:
         model (str): config file or exported model file.
         checkpoint (str, optional): weights, for a config.
         device (str): 'cpu' or 'cuda' ('cuda:0' ...).
+
+    Attributes:
+        layout (KeypointLayout): the model's classes and keypoint slots.
+
+    Raises:
+        KeypointLayoutError: the config's and the checkpoint's layouts differ.
     """
 
     def __init__(self, model: str, checkpoint: Optional[str] = None,
@@ -34,17 +45,19 @@ class KptInferencer:
         else:
             from ..runtime import KeypointDetector
             self.detector = KeypointDetector(model, device=device.split(':')[0])
-            self.layout = KeypointLayout.from_config(self.detector.meta['keypoint_layout'])
+            self.layout = self.detector.layout
 
     def _init_pytorch(self, config: str, checkpoint: str, device: str) -> None:
         from mmcv.transforms import Compose
         from mmdet.apis import init_detector
         from mmengine.config import Config
 
-        import yolox_kpt  # noqa: F401  (registers the head and transforms)
+        from .. import compat, datasets, models  # noqa: F401  (register head, transforms)
+        compat.apply_all()  # init_detector loads the checkpoint: the safe loader
         cfg = Config.fromfile(config)
+        self.layout = resolve_layout(cfg, checkpoint, config, checkpoint)
         self.model = init_detector(cfg, checkpoint, device=device)
-        self.layout = KeypointLayout.from_config(cfg.keypoint_layout)
+        self.model.bbox_head.layout = self.layout
         steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline
                  if 'Annotations' not in s['type']]
         steps[0] = dict(type='mmdet.LoadImageFromNDArray')
@@ -63,10 +76,21 @@ class KptInferencer:
         data = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
         with torch.no_grad():
             pred = self.model.test_step(data)[0].pred_instances
-        keep = pred.scores > score_thr
-        kpts = torch.cat([pred.keypoints[keep], pred.keypoint_scores[keep][..., None]], -1)
-        return Detections(boxes=pred.bboxes[keep].cpu().numpy(),
-                          scores=pred.scores[keep].cpu().numpy(),
-                          labels=pred.labels[keep].cpu().numpy().astype(np.int64),
-                          keypoints=kpts.cpu().numpy(), class_names=self.layout.classes,
-                          keypoint_names=self.layout.keypoint_names)
+        return Detections.from_instances(pred[pred.scores > score_thr], self.layout)
+
+
+def tool_inferencer(args, tool: str) -> KptInferencer:
+    """The inferencer of a command-line tool's ``MODEL [CHECKPOINT] --device`` arguments.
+
+    Args:
+        args (argparse.Namespace): with ``model``, ``checkpoint`` and ``device``.
+        tool (str): the tool's path, e.g. ``'tools/demo/image_demo.py'``.
+
+    Raises:
+        SystemExit: with the layout error's message (a config the checkpoint was not
+            trained with is the user's mistake, not a crash: no traceback).
+    """
+    try:
+        return KptInferencer(args.model, args.checkpoint, device=args.device)
+    except KeypointLayoutError as e:
+        raise SystemExit(f'{tool}: {e}') from None

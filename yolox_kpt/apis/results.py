@@ -42,7 +42,7 @@ def ground_truth(cfg: Config, split: str = 'test') -> Tuple[object, Dict[int, Tu
         keypoints (N, K, 2), keypoints_visible (N, K)))}); ignored (crowd) instances left
         out.
     """
-    import yolox_kpt  # noqa: F401
+    from .. import datasets  # noqa: F401  (registers CocoKptDataset)
     from mmdet.registry import DATASETS
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))

@@ -97,6 +97,7 @@ class CocoKptDataset(CocoDataset):
 
     # ----------------------------------------------------------------- loading
     def load_data_list(self) -> List[dict]:
+        self._counts = Counter()
         with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
             coco = self._load_coco(local_path)
         layout = self._build_layout(coco.dataset.get('categories', []))
@@ -112,7 +113,6 @@ class CocoKptDataset(CocoDataset):
             name2cat[name]['id']: len(slots)
             for name, slots in zip(classes, layout.class_slots)
         }
-        self._counts = Counter()
 
         data_list = []
         ann_ids_seen = set()
@@ -138,17 +138,94 @@ class CocoKptDataset(CocoDataset):
         if os.path.getsize(local_path) == 0:
             raise KeypointAnnotationError(f'{self.ann_file}: the file is empty')
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                coco = self.COCOAPI(local_path)
-        except json.JSONDecodeError as e:
+            with open(local_path, 'rb') as f:
+                data = json.loads(f.read().decode('utf-8'))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise KeypointAnnotationError(f'{self.ann_file}: not a JSON file ({e})') from e
         missing = [k for k in ('images', 'annotations', 'categories')
-                   if not isinstance(coco.dataset.get(k), list)]
+                   if not isinstance(data, dict) or not isinstance(data.get(k), list)]
         if missing:
             raise KeypointAnnotationError(
                 f'{self.ann_file}: a COCO file needs the lists {missing} (test-set files '
                 'without labels still need "annotations": [])')
+        if not data['images']:
+            raise KeypointAnnotationError(f'{self.ann_file}: lists no images')
+        self._check_schema(data)
+        coco = self.COCOAPI()
+        coco.dataset = data
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco.createIndex()
+        # mmdet's wrapper aliases these at construction, before the index existed.
+        coco.img_ann_map, coco.cat_img_map = coco.imgToAnns, coco.catToImgs
         return coco
+
+    def _check_schema(self, data: dict) -> None:
+        """Each entry a dict whose fields have COCO's types, before pycocotools indexes
+        them (it would raise a bare KeyError / TypeError, or index garbage)."""
+        def is_id(v):
+            return isinstance(v, (int, str)) and not isinstance(v, bool)
+
+        def is_number(v, finite=True):
+            return (isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and (not finite or np.isfinite(v)))
+
+        def fail(where, msg):
+            raise KeypointAnnotationError(f'{self.ann_file}: {where}: {msg}')
+
+        for i, img in enumerate(data['images']):
+            if not isinstance(img, dict) or not is_id(img.get('id')):
+                fail(f'images[{i}]', f'needs an integer "id", got {img!r:.80}')
+            where = f"image id {img['id']}"
+            if not isinstance(img.get('file_name'), str) or not img['file_name']:
+                fail(where, f"needs a \"file_name\" string, got {img.get('file_name')!r}")
+            for key in ('width', 'height'):
+                if not is_number(img.get(key)) or img[key] <= 0:
+                    fail(where, f'needs a positive "{key}", got {img.get(key)!r}')
+        seen = {}
+        for i, cat in enumerate(data['categories']):
+            if not isinstance(cat, dict) or not is_id(cat.get('id')):
+                fail(f'categories[{i}]', f'needs an integer "id", got {cat!r:.80}')
+            where = f"category id {cat['id']}"
+            if cat['id'] in seen:
+                fail(where, f"is listed twice ({seen[cat['id']]!r} and {cat.get('name')!r})")
+            seen[cat['id']] = cat.get('name')
+            if not isinstance(cat.get('name'), str) or not cat['name']:
+                fail(where, f"needs a \"name\" string, got {cat.get('name')!r}")
+            kpts = cat.get('keypoints')
+            if kpts is not None and not (isinstance(kpts, list) and all(
+                    isinstance(k, str) and k for k in kpts)):
+                fail(where, f'"keypoints" must be a list of names, got {kpts!r}')
+            skel = cat.get('skeleton')
+            if skel is not None and not (isinstance(skel, list) and all(
+                    isinstance(p, list) and len(p) == 2
+                    and all(isinstance(j, int) and not isinstance(j, bool) for j in p)
+                    for p in skel)):
+                fail(where, f'"skeleton" must be a list of [i, j] keypoint numbers, got '
+                     f'{skel!r}')
+        for i, ann in enumerate(data['annotations']):
+            if not isinstance(ann, dict) or not is_id(ann.get('id')):
+                fail(f'annotations[{i}]', f'needs an integer "id", got {ann!r:.80}')
+            where = f"annotation id {ann['id']} (image id {ann.get('image_id')})"
+            for key in ('image_id', 'category_id'):
+                if not is_id(ann.get(key)):
+                    fail(where, f'needs an integer "{key}", got {ann.get(key)!r}')
+            box = ann.get('bbox')
+            if not (isinstance(box, list) and len(box) == 4
+                    and all(is_number(v) for v in box)):
+                fail(where, f'bbox must be 4 finite numbers [x, y, w, h], got {box!r}')
+            kpts = ann.get('keypoints')
+            if kpts is not None and not (isinstance(kpts, list) and all(
+                    is_number(v, finite=False) for v in kpts)):
+                fail(where, f'keypoints are not numbers: {kpts!r:.120}')
+            for key in ('iscrowd', 'ignore'):
+                if ann.get(key, 0) not in (0, 1):
+                    fail(where, f'"{key}" must be 0 or 1, got {ann.get(key)!r}')
+            if 'area' not in ann:
+                # mmdet's CocoDataset reads ann['area']; COCO's rule is the box area.
+                ann['area'] = box[2] * box[3]
+                self._counts['annotations without "area" (box area used)'] += 1
+            elif not is_number(ann['area']):
+                fail(where, f'"area" must be a finite number, got {ann["area"]!r}')
 
     def _check_references(self, dataset: dict) -> None:
         """Every image once, every annotation on a known image and category, sane boxes:

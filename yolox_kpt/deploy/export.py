@@ -1,5 +1,4 @@
 """ONNX export through mmdeploy, on CPU for every backend's graph flavour."""
-import json
 import os
 import os.path as osp
 from copy import deepcopy
@@ -7,10 +6,11 @@ from typing import Optional, Union
 
 from mmengine.config import Config
 
+from ..apis.layout import check_layouts_match, resolve_layout
 from ..compat import torchscript_onnx_export
+from ..runtime.contract import OUTPUT_NAMES
 from .runtime_meta import runtime_meta
 
-RUNTIME_META = 'yolox_kpt_runtime.json'
 SUPPORTED_BACKENDS = ('onnxruntime', 'tensorrt')
 
 
@@ -24,18 +24,32 @@ def check_deploy_cfg(deploy_cfg: Config, path: str = 'deploy config') -> str:
     if 'yolox_kpt.deploy' not in module:
         raise ValueError(f"{path}: codebase_config.module must include 'yolox_kpt.deploy' "
                          '(start from a file in deploy_configs/)')
+    outputs = tuple(deploy_cfg.get('onnx_config', {}).get('output_names', ()))
+    if outputs != OUTPUT_NAMES:
+        raise ValueError(f'{path}: onnx_config.output_names={list(outputs)}; the runtime '
+                         f'reads {list(OUTPUT_NAMES)} (yolox_kpt.runtime.contract)')
     return backend
 
 
 def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
                 checkpoint: Optional[str], img, work_dir: str, device: str = 'cpu') -> str:
-    """Export ``end2end.onnx`` (and ``yolox_kpt_runtime.json``) into ``work_dir``.
+    """Export ``end2end.onnx`` into ``work_dir``, describing itself (the runtime meta in its
+    metadata and in ``yolox_kpt_runtime.json`` beside it).
 
     As mmdeploy's ``torch2onnx``, except that a TensorRT-flavoured graph can be made on a
     CPU: mmdeploy refuses ``device='cpu'`` for a TensorRT config when it builds the task
     processor, so the model and inputs are built with an ONNX Runtime copy of the config
     and only the export runs in the TensorRT rewriting context (the graph does not depend
     on the device).
+
+    The checkpoint's keypoint layout (the one it was trained with, completed with the
+    annotation file's skeletons and flip pairs) is authoritative: a config whose classes or
+    keypoints differ is refused before anything is built, and the exported head carries the
+    checkpoint's layout into the runtime meta.
+
+    Raises:
+        KeypointLayoutError: the config's and the checkpoint's layouts differ (the message
+            names both files).
 
     Returns:
         str: path of the ONNX file.
@@ -47,6 +61,8 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
 
     deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
     backend = check_deploy_cfg(deploy_cfg)
+    cfg_name = getattr(model_cfg, 'filename', None) or 'the model config'
+    layout = resolve_layout(model_cfg, checkpoint, cfg_name)
     os.makedirs(work_dir, exist_ok=True)
     build_cfg = deploy_cfg
     if backend == 'tensorrt' and device == 'cpu':
@@ -55,6 +71,12 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
     input_shape = get_input_shape(deploy_cfg)
     task_processor = build_task_processor(model_cfg, build_cfg, device)
     torch_model = task_processor.build_pytorch_model(checkpoint)
+    head = torch_model.bbox_head
+    # the head was built from model.bbox_head, which a config could set apart from the
+    # top-level layout resolve_layout compared
+    check_layouts_match(head.layout, layout, f'{cfg_name} (model.bbox_head)',
+                        checkpoint or 'the checkpoint')
+    head.layout = layout
     data, inputs = task_processor.create_input(
         img, input_shape, data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
     if isinstance(inputs, list) and len(inputs) == 1:
@@ -73,8 +95,9 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
                verbose=False,
                keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
                optimize=onnx_cfg.get('optimize', False))
-    with open(osp.join(work_dir, RUNTIME_META), 'w') as f:
-        json.dump(runtime_meta(model_cfg, deploy_cfg, input_shape), f, indent=1)
+    meta = runtime_meta(model_cfg, deploy_cfg, head.layout, input_shape)
+    meta.write_onnx(prefix + '.onnx')
+    meta.write_sidecar(work_dir)  # engines built from the ONNX file keep no metadata
     return prefix + '.onnx'
 
 

@@ -16,7 +16,7 @@ from mmdeploy.utils import Task, get_backend
 from mmengine.structures import BaseDataElement, InstanceData
 from torch import Tensor
 
-OUTPUT_NAMES = ('dets', 'labels', 'keypoints')
+from ..runtime.contract import OUTPUT_NAMES, unpack_outputs
 
 
 @MMDET_TASK.register_module(Task.POSE_DETECTION.value)
@@ -41,16 +41,16 @@ class KeypointDetection(ObjectDetection):
     def get_visualizer(self, name: str, save_dir: str):
         """The config's visualizer, told the classes and keypoint layout of the config
         (mmdeploy would look them up in the dataset class, which has none of its own)."""
-        from ..keypoint_layout import KeypointLayout
+        from ..apis.layout import config_layout
         visualizer = super(ObjectDetection, self).get_visualizer(name, save_dir)
-        layout = KeypointLayout.from_config(self.model_cfg.keypoint_layout)
+        layout = config_layout(self.model_cfg)
         visualizer.dataset_meta = dict(classes=layout.classes,
                                        keypoint_layout=layout.to_config())
         return visualizer
 
 
 class End2EndKptModel(End2EndModel):
-    """Backend model for graphs with ``dets``, ``labels`` and ``keypoints`` outputs."""
+    """Backend model for graphs with the export contract's ``OUTPUT_NAMES``."""
 
     def forward(self,
                 inputs: Tensor,
@@ -69,17 +69,17 @@ class End2EndKptModel(End2EndModel):
         if len(outputs) != 3:
             raise ValueError(f'the backend model returned {len(outputs)} outputs, expected '
                              f'{OUTPUT_NAMES}: was it exported with a yolox-kpt deploy config?')
-        dets, labels, keypoints = (torch.as_tensor(o) for o in outputs)
+        out = unpack_outputs(*(torch.as_tensor(o) for o in outputs))
         for i, sample in enumerate(data_samples):
-            keep = dets[i, :, 4] > 0
-            scale = _scale_factor(sample.metainfo).to(dets.device, dets.dtype)
-            kpts = keypoints[i][keep]
+            keep = out['scores'][i] > 0
+            scale = _scale_factor(sample.metainfo).to(out['bboxes'].device,
+                                                      out['bboxes'].dtype)
             sample.pred_instances = InstanceData(
-                bboxes=dets[i, keep, :4] / scale.repeat(2),
-                scores=dets[i, keep, 4],
-                labels=labels[i][keep].long(),
-                keypoints=kpts[..., :2] / scale,
-                keypoint_scores=kpts[..., 2])
+                bboxes=out['bboxes'][i][keep] / scale.repeat(2),
+                scores=out['scores'][i][keep],
+                labels=out['labels'][i][keep].long(),
+                keypoints=out['keypoints'][i][keep] / scale,
+                keypoint_scores=out['keypoint_scores'][i][keep])
         return data_samples
 
 

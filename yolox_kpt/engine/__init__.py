@@ -1,6 +1,4 @@
-from .hooks import (AtomicCheckpointHook, ChannelsLastHook, KeypointLayoutCheckHook,
-                    SafeCheckpointHook)
+from .hooks import ChannelsLastHook, KeypointLayoutCheckHook
 from .optimizers import CPUAutocastOptimWrapper
 
-__all__ = ['AtomicCheckpointHook', 'ChannelsLastHook', 'CPUAutocastOptimWrapper',
-           'KeypointLayoutCheckHook', 'SafeCheckpointHook']
+__all__ = ['ChannelsLastHook', 'CPUAutocastOptimWrapper', 'KeypointLayoutCheckHook']

@@ -6,12 +6,13 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
-OUTPUTS = ('dets', 'labels', 'keypoints')
+from .contract import OUTPUT_NAMES
 
 
 def build_backend(model: str, device: str = 'cpu',
                   plugin: Optional[str] = None) -> Callable[[np.ndarray], List[np.ndarray]]:
-    """A callable from a (B, 3, H, W) float32 array to [dets, labels, keypoints]."""
+    """A callable from a (B, 3, H, W) float32 array to the outputs, in ``OUTPUT_NAMES``'s
+    order."""
     if not osp.isfile(model):
         raise FileNotFoundError(f'{model}: no such model file')
     if model.endswith('.onnx'):
@@ -40,7 +41,7 @@ class OnnxRuntimeBackend:
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
-        return self.session.run(list(OUTPUTS), {self.input_name: inputs})
+        return self.session.run(list(OUTPUT_NAMES), {self.input_name: inputs})
 
 
 def find_mmdeploy_plugin() -> Optional[str]:
@@ -93,7 +94,7 @@ class TensorRTBackend:
         if self.v10:
             self.context.set_input_shape('input', tuple(x.shape))
             self.context.set_tensor_address('input', x.data_ptr())
-            for name in OUTPUTS:
+            for name in OUTPUT_NAMES:
                 shape = tuple(self.context.get_tensor_shape(name))
                 dtype = _torch_dtype(self.engine.get_tensor_dtype(name), self.trt, torch)
                 outputs[name] = torch.empty(shape, dtype=dtype, device='cuda')
@@ -104,7 +105,7 @@ class TensorRTBackend:
             idx = self.engine.get_binding_index('input')
             self.context.set_binding_shape(idx, tuple(x.shape))
             bindings[idx] = x.data_ptr()
-            for name in OUTPUTS:
+            for name in OUTPUT_NAMES:
                 idx = self.engine.get_binding_index(name)
                 shape = tuple(self.context.get_binding_shape(idx))
                 dtype = _torch_dtype(self.engine.get_binding_dtype(idx), self.trt, torch)
@@ -112,7 +113,7 @@ class TensorRTBackend:
                 bindings[idx] = outputs[name].data_ptr()
             self.context.execute_async_v2(bindings, stream.cuda_stream)
         stream.synchronize()
-        return [outputs[n].cpu().numpy() for n in OUTPUTS]
+        return [outputs[n].cpu().numpy() for n in OUTPUT_NAMES]
 
 
 def _torch_dtype(trt_dtype, trt, torch):

@@ -1,8 +1,7 @@
 """The test pipeline of a YOLOX config, in numpy/OpenCV (no mmcv), pixel for pixel."""
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 
@@ -35,6 +34,9 @@ class Preprocess:
         from original to network pixels."""
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f'expected a BGR image (H, W, 3), got shape {image.shape}')
+        # imported here so that the export contract (which holds a Preprocess) reads and
+        # writes metadata on machines without OpenCV
+        import cv2
         h, w = image.shape[:2]
         if self.keep_ratio:
             # mmcv.imrescale: fit the long edge in max(scale), the short in min(scale)
@@ -62,4 +64,9 @@ class Preprocess:
 
     @classmethod
     def from_meta(cls, meta: dict) -> 'Preprocess':
+        """From :meth:`to_meta`'s dict (the ``preprocess`` entry of the runtime meta)."""
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in meta.items()})
+
+    def to_meta(self) -> dict:
+        """JSON-ready dict of the fields (tuples as lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}

@@ -7,13 +7,17 @@ from typing import Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-#: File name endings taken as images when a folder is listed (lower case).
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+#: File name endings taken as images when a folder is listed (lower case): the one list of
+#: every tool, demo and data tool. ``.gif`` is in: ``check_consistency`` counted GIFs, and
+#: without them its ``--fix`` would drop GIF frames that exist from an annotation file.
+#: OpenCV 5 (the dataset's mmcv backend, the demos) reads a GIF's first frame; an older
+#: OpenCV fails on it with an error naming the file, never silently.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif')
 
 
 def list_folder_images(folder: Union[str, os.PathLike], pattern: Optional[str] = None,
                        recursive: bool = False) -> List[Path]:
-    """Image files of a folder, sorted by path.
+    """Image files of a folder, sorted by path: the one image lister of the repository.
 
     Args:
         folder (str | PathLike): the folder.

@@ -1,5 +1,4 @@
-from .local_visualizer import (KptDetLocalVisualizer, detections_to_instances, draw_frame,
-                               frame_visualizer, score_color)
+from .local_visualizer import (KptDetLocalVisualizer, draw_frame, frame_visualizer,
+                               score_color)
 
-__all__ = ['KptDetLocalVisualizer', 'detections_to_instances', 'draw_frame',
-           'frame_visualizer', 'score_color']
+__all__ = ['KptDetLocalVisualizer', 'draw_frame', 'frame_visualizer', 'score_color']

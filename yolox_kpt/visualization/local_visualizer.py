@@ -71,11 +71,13 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
 
         Args:
             image (np.ndarray): (H, W, 3) RGB.
-            instances (InstanceData): ground truth or predictions (see class doc).
+            instances (InstanceData | Detections): ground truth or predictions (see class
+                doc).
 
         Returns:
             np.ndarray: (H, W, 3) RGB drawn image.
         """
+        instances = _instance_data(instances)
         if 'bboxes' in instances:
             instances = instances.clone()
             boxes = instances.bboxes
@@ -93,11 +95,12 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
         self.set_image(canvas)
         return self.get_image()
 
-    def draw_instance_keypoints(self, canvas: np.ndarray, instances: InstanceData,
+    def draw_instance_keypoints(self, canvas: np.ndarray, instances,
                                 palette: Optional[Sequence[tuple]]) -> np.ndarray:
         """Keypoints and skeletons of ``instances`` (predictions with ``keypoint_scores`` or
-        ground truth with ``keypoints_visible``, v=2 when absent) on ``canvas`` (H, W, 3) RGB,
-        in place; nothing without a layout or keypoints."""
+        ground truth with ``keypoints_visible``, v=2 when absent; an ``InstanceData`` or a
+        ``Detections``) on ``canvas`` (H, W, 3) RGB, in place; nothing without a layout or
+        keypoints."""
         layout = self.layout
         if layout is None or 'keypoints' not in instances or len(instances) == 0:
             return canvas
@@ -159,14 +162,16 @@ def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
 
 
-def detections_to_instances(dets) -> InstanceData:
-    """:class:`~yolox_kpt.runtime.Detections` (numpy, keypoints (N, K, 3)) as the
-    ``InstanceData`` the visualizer draws (``keypoints`` (N, K, 2), ``keypoint_scores``)."""
+def _instance_data(instances) -> InstanceData:
+    """``instances`` as mmdet's drawing code needs it: an ``InstanceData`` of tensors.
+
+    A :class:`~yolox_kpt.runtime.Detections` has the same field names (numpy arrays), so
+    this is a change of container, not of layout.
+    """
+    if isinstance(instances, InstanceData):
+        return instances
     import torch
-    return InstanceData(bboxes=torch.as_tensor(dets.boxes).reshape(-1, 4),
-                        scores=torch.as_tensor(dets.scores), labels=torch.as_tensor(dets.labels),
-                        keypoints=torch.as_tensor(dets.keypoints[..., :2]),
-                        keypoint_scores=torch.as_tensor(dets.keypoints[..., 2]))
+    return InstanceData(**{k: torch.as_tensor(v) for k, v in instances.items()})
 
 
 def frame_visualizer(layout: KeypointLayout, **kwargs) -> 'KptDetLocalVisualizer':
@@ -177,9 +182,10 @@ def frame_visualizer(layout: KeypointLayout, **kwargs) -> 'KptDetLocalVisualizer
     return vis
 
 
-def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray, instances: InstanceData,
+def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray, instances,
                fast: bool = False) -> np.ndarray:
-    """``instances`` (predictions or ground truth) drawn on a BGR image; BGR out.
+    """``instances`` (an ``InstanceData`` of predictions or ground truth, or a
+    :class:`~yolox_kpt.runtime.Detections`) drawn on a BGR image; BGR out.
 
     ``fast`` draws boxes and labels with OpenCV instead of mmdet's matplotlib canvas (same
     colours and keypoints; plainer text): about 1 ms instead of 80 ms a frame on the CI

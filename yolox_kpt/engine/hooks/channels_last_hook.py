@@ -12,7 +12,7 @@ class ChannelsLastHook(Hook):
     oneDNN (CPU) and cuDNN (tensor cores) convolutions run faster on NHWC tensors, and a
     convolution whose weight is channels-last returns a channels-last output, so the whole
     network follows without touching the data pipeline. Measured on the 2-core CPU
-    (``tools/analysis/benchmark.py --train-precisions``, README), tiny with keypoints at
+    (``benchmark.py --train-precisions``, docs/benchmarks.md), tiny with keypoints at
     320x320, batch 8: a training step 0.89 s -> 0.72 s in float32, 0.53 s -> 0.45 s under
     bfloat16 autocast (``CPUAutocastOptimWrapper``). Parameters keep their identity
     (``Module.to`` swaps ``.data``), so an optimizer built before the hook still steps them;

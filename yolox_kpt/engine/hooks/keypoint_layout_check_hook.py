@@ -1,4 +1,8 @@
-"""Refuse to train a head whose keypoint layout differs from the dataset's."""
+"""Refuse to train a head whose keypoint layout differs from the dataset's.
+
+Model against data, inside a run. A trained checkpoint against the config it is run with is
+``yolox_kpt.apis.layout.resolve_layout``'s job, called by the tools before any work.
+"""
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper

@@ -13,7 +13,7 @@ class CPUAutocastOptimWrapper(OptimWrapper):
     mmengine's ``AmpOptimWrapper`` refuses to build without CUDA, NPU, MLU or MUSA, though
     ``torch.autocast`` supports bfloat16 on CPUs. On a CPU with AVX512-BF16 (no AMX) the
     tiny model's training step at 320x320 takes 0.6x the float32 time, 0.51x with
-    ``ChannelsLastHook`` (README, Measured). bfloat16 keeps float32's exponent range, so
+    ``ChannelsLastHook`` (docs/training.md). bfloat16 keeps float32's exponent range, so
     no loss scaling is needed; weights, gradients and the optimizer state stay float32, and
     ``YOLOXKptHead.loss_by_feat`` takes its inputs back to float32 (decoded box corners of
     a 320-pixel frame would otherwise round to 2 pixels).

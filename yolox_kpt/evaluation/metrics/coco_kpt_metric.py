@@ -3,7 +3,7 @@ import json
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.registry import METRICS
@@ -18,6 +18,8 @@ from ..functional import (BOX_SUMMARY, KPT_SUMMARY, MatchAccumulator, box_result
                           run_cocoeval, split_by_class, summarize)
 
 _BOX_KEYS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+# A logged table: its title, and rows of cells (the first row is the header).
+_Table = Tuple[str, List[List[str]]]
 
 
 @METRICS.register_module()
@@ -230,6 +232,17 @@ class CocoKptMetric(BaseMetric):
         return bool(self._coco_gt.getAnnIds(imgIds=list(img_ids), catIds=list(cat_ids)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """The metrics of the class docstring, in four phases: box AP, keypoint AP, counts
+        at the operating point, per-slot keypoint errors of the matched detections. Each
+        phase also gives a table, logged at the end.
+
+        Args:
+            results (list[dict]): per image, what :meth:`process` kept.
+
+        Returns:
+            dict[str, float]: metric name (unprefixed) to value, in phase order; empty with
+            ``format_only``.
+        """
         logger = MMLogger.get_current_instance()
         layout = self._layout()
         cat_ids = self._cat_ids(layout)
@@ -239,14 +252,31 @@ class CocoKptMetric(BaseMetric):
             logger.info(f'COCO result files written: {files["bbox"]}, {files["keypoints"]}')
             if self.format_only:
                 return {}
-        metrics: Dict[str, float] = OrderedDict()
-        tables = []
-
-        # Boxes: one run over all classes, per-class numbers from its precision array.
         stacked = self._stack(results)
+        acc = self._operating_point(results, layout, cat_ids)
+        phases = (self._box_ap(stacked, layout, cat_ids, img_ids),
+                  self._keypoint_ap(stacked, layout, cat_ids, img_ids),
+                  self._counts(acc, layout),
+                  self._slot_errors(acc, layout))
+        metrics: Dict[str, float] = OrderedDict()
+        for phase_metrics, _ in phases:
+            metrics.update(phase_metrics)
+        for _, (title, rows) in phases:
+            if len(rows) > 1:
+                logger.info(f'{title}\n{AsciiTable(rows).table}')
+        return dict(metrics)
+
+    def _box_ap(self, stacked: Dict[str, np.ndarray], layout: KeypointLayout,
+                cat_ids: List[int], img_ids: List[int]) -> Tuple[Dict[str, float], _Table]:
+        """Box AP: one COCOeval run over all classes, per-class numbers from its precision
+        array (0 for everything when there is no detection or no ground truth).
+
+        Returns:
+            tuple: ``bbox_<key>`` and ``bbox_AP_<class>``; the per-class table.
+        """
+        metrics: Dict[str, float] = OrderedDict()
         box_dets = box_results(stacked['img_ids'], np.asarray(cat_ids)[stacked['labels']],
                                stacked['scores'], stacked['bboxes'])
-        box_rows = [['class', *_BOX_KEYS]]
         if box_dets and self._has_gt(cat_ids, img_ids):
             box = run_cocoeval(self._coco_gt, box_dets, 'bbox', cat_ids, img_ids,
                                self.backend, max_dets=self.proposal_nums)
@@ -259,14 +289,26 @@ class CocoKptMetric(BaseMetric):
             per_class = {c: dict(stats) for c in layout.classes}
         for key in _BOX_KEYS:
             metrics[f'bbox_{key}'] = stats[key]
+        rows = [['class', *_BOX_KEYS]]
         for cls_name in layout.classes:
             metrics[f'bbox_AP_{cls_name}'] = per_class[cls_name]['mAP']
-            box_rows.append([cls_name, *(_fmt(per_class[cls_name][k]) for k in _BOX_KEYS)])
-        tables.append(('Box AP per class', box_rows))
+            rows.append([cls_name, *(_fmt(per_class[cls_name][k]) for k in _BOX_KEYS)])
+        return metrics, ('Box AP per class', rows)
 
-        # Keypoints: one run per class with keypoints (its own slots and sigmas).
+    def _keypoint_ap(self, stacked: Dict[str, np.ndarray], layout: KeypointLayout,
+                     cat_ids: List[int],
+                     img_ids: List[int]) -> Tuple[Dict[str, float], _Table]:
+        """Keypoint AP (OKS): one COCOeval run per class that has keypoints and ground
+        truth, on its own slots with its own sigmas; the overall numbers are the mean over
+        those classes, -1 entries left out.
+
+        Returns:
+            tuple: ``kpt_AP_<class>``, ``kpt_<stat>_<class>`` and ``kpt_<stat>`` (absent
+            when no class was scored); the per-class table.
+        """
+        metrics: Dict[str, float] = OrderedDict()
         kpt_names = [n for n, *_ in KPT_SUMMARY]
-        kpt_rows, per_class_kpt = [['class', *kpt_names]], []
+        rows, per_class = [['class', *kpt_names]], []
         for label, (cls_name, cat_id) in enumerate(zip(layout.classes, cat_ids)):
             slots = list(layout.class_slots[label])
             if not slots or not self._has_gt([cat_id], img_ids):
@@ -278,27 +320,34 @@ class CocoKptMetric(BaseMetric):
                                            img_ids, self.backend, layout.sigmas[slots]))
             else:
                 s = {k: 0.0 for k in kpt_names}
-            per_class_kpt.append(s)
+            per_class.append(s)
             metrics[f'kpt_AP_{cls_name}'] = s['AP']
             for k in kpt_names[1:]:
                 metrics[f'kpt_{k}_{cls_name}'] = s[k]
-            kpt_rows.append([cls_name, *(_fmt(s[k]) for k in kpt_names)])
+            rows.append([cls_name, *(_fmt(s[k]) for k in kpt_names)])
         for k in kpt_names:
-            vals = [s[k] for s in per_class_kpt if s[k] > -1]
-            if per_class_kpt:
+            vals = [s[k] for s in per_class if s[k] > -1]
+            if per_class:
                 metrics[f'kpt_{k}'] = float(np.mean(vals)) if vals else -1.0
-        tables.append(('Keypoint AP (OKS) per class', kpt_rows))
+        return metrics, ('Keypoint AP (OKS) per class', rows)
 
-        # The operating point.
-        acc = self._operating_point(results, layout, cat_ids)
+    def _counts(self, acc: MatchAccumulator,
+                layout: KeypointLayout) -> Tuple[Dict[str, float], _Table]:
+        """TP / FP / FN, precision, recall and F1 at the operating point, overall and per
+        class (``<name>_<class>``), all as floats.
+
+        Returns:
+            tuple: the counts and rates; the per-class table.
+        """
         counts = acc.class_counts()
         tp, fp, fn = (int(counts[k].sum()) for k in ('TP', 'FP', 'FN'))
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
         # Counts as floats: mmengine's JSON scalar log writes Python ints as null.
-        metrics.update(TP=float(tp), FP=float(fp), FN=float(fn), precision=p, recall=r,
-                       F1=2 * p * r / (p + r) if p + r else 0.0)
-        count_rows = [['class', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1']]
+        metrics: Dict[str, float] = OrderedDict(
+            TP=float(tp), FP=float(fp), FN=float(fn), precision=p, recall=r,
+            F1=2 * p * r / (p + r) if p + r else 0.0)
+        rows = [['class', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1']]
         for label, cls_name in enumerate(layout.classes):
             row = [cls_name]
             for key, name in (('TP', 'TP'), ('FP', 'FP'), ('FN', 'FN'), ('P', 'precision'),
@@ -306,14 +355,24 @@ class CocoKptMetric(BaseMetric):
                 value = counts[key][label]
                 metrics[f'{name}_{cls_name}'] = float(value)
                 row.append(str(int(value)) if key in ('TP', 'FP', 'FN') else _fmt(value))
-            count_rows.append(row)
-        tables.append((f'Detections at score >= {self.score_thr:g}, box IoU >= '
-                       f'{self.iou_thr:g}', count_rows))
+            rows.append(row)
+        return metrics, (f'Detections at score >= {self.score_thr:g}, box IoU >= '
+                         f'{self.iou_thr:g}', rows)
 
+    def _slot_errors(self, acc: MatchAccumulator,
+                     layout: KeypointLayout) -> Tuple[Dict[str, float], _Table]:
+        """Keypoint errors of the matched detections' labelled slots: per slot
+        (``kpt_<key>_<keypoint>``, finite values only) and pooled over slots weighted by
+        their counts (``kpt_err_px``, ``kpt_err_norm``, ``kpt_PCK@<t>``).
+
+        Returns:
+            tuple: the errors; the per-slot table.
+        """
+        metrics: Dict[str, float] = OrderedDict()
         errors = acc.slot_errors()
         pck_keys = [f'PCK@{t:g}' for t in self.pck_thrs]
         slot_keys = ['err_px', 'err_norm', *pck_keys, 'vis_P', 'vis_R']
-        slot_rows = [['keypoint', 'n', *slot_keys]]
+        rows = [['keypoint', 'n', *slot_keys]]
         n = errors['count']
         for key in ['err_px', 'err_norm', *pck_keys]:
             if n.sum():
@@ -323,13 +382,8 @@ class CocoKptMetric(BaseMetric):
             for key in slot_keys:
                 if np.isfinite(errors[key][slot]):
                     metrics[f'kpt_{key}_{name}'] = float(errors[key][slot])
-            slot_rows.append([name, str(n[slot]), *(_fmt(errors[k][slot]) for k in slot_keys)])
-        tables.append(('Keypoints of matched detections (labelled ground truth)', slot_rows))
-
-        for title, rows in tables:
-            if len(rows) > 1:
-                logger.info(f'{title}\n{AsciiTable(rows).table}')
-        return dict(metrics)
+            rows.append([name, str(n[slot]), *(_fmt(errors[k][slot]) for k in slot_keys)])
+        return metrics, ('Keypoints of matched detections (labelled ground truth)', rows)
 
 
 def _numpy(x) -> np.ndarray:

@@ -5,7 +5,6 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmdet.models.dense_heads import YOLOXHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
@@ -30,6 +29,8 @@ class YOLOXKptHead(YOLOXHead):
     only the keypoint layers missing. The branch ends in two 1x1 convs: offsets
     (K_total x 2) and visibility logits (K_total).
     A keypoint decodes as ``offset * stride + prior``, the way YOLOX decodes box centres.
+    Training runs ``YOLOXHead``'s own loss and targets and adds the keypoint losses on the
+    positives its assignment picks (see :meth:`loss_by_feat`).
 
     Each class owns a list of keypoint slots (``keypoint_layout``); only those slots get
     loss, and the other slots of a prediction are output as zeros with score 0.
@@ -107,6 +108,8 @@ class YOLOXKptHead(YOLOXHead):
         self.register_buffer('kpt_sigmas',
                              torch.tensor(self.layout.sigmas, dtype=torch.float32),
                              persistent=False)
+        # (image keypoints iterator, per-image targets) while loss_by_feat runs
+        self._kpt_targets_state = None
 
     # ------------------------------------------------------------------ layers
     def _init_layers(self) -> None:
@@ -263,11 +266,27 @@ class YOLOXKptHead(YOLOXHead):
                      batch_gt_instances: Sequence[InstanceData],
                      batch_img_metas: Sequence[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> dict:
-        """Stock YOLOX losses plus ``loss_kpt_oks`` / ``loss_kpt_l1`` / ``loss_kpt_vis``.
+        """``YOLOXHead.loss_by_feat`` (called, not copied) plus ``loss_kpt_oks`` /
+        ``loss_kpt_l1`` / ``loss_kpt_vis``.
 
-        ``batch_gt_instances`` need ``keypoints`` (N, K, 2) and ``keypoints_visible``
-        (N, K), which ``PackKptDetInputs`` provides. Under autocast (mixed-precision
-        training) the losses are computed in float32 from float32 copies of the maps.
+        The parent assigns, builds the box targets and computes the box losses; its
+        per-image ``_get_targets_single`` (extended below) lends the assigner that image's
+        decoded keypoints and records the keypoint targets of the priors it assigns, as
+        MMYOLO's YOLOX-Pose head does. The keypoint losses then use the same positives.
+
+        Args:
+            cls_scores, bbox_preds, objectnesses (list[Tensor]): per level (B, C, H, W),
+                (B, 4, H, W), (B, 1, H, W), as ``YOLOXHead``.
+            kpt_offsets (list[Tensor]): per level (B, 2K, H, W).
+            kpt_vis (list[Tensor]): per level (B, K, H, W) visibility logits.
+            batch_gt_instances (list[InstanceData]): need ``keypoints`` (N, K, 2) and
+                ``keypoints_visible`` (N, K), which ``PackKptDetInputs`` provides.
+            batch_img_metas (list[dict]): as ``YOLOXHead``.
+
+        Returns:
+            dict[str, Tensor]: the parent's losses and the keypoint losses. Under autocast
+            (mixed-precision training) all are computed in float32 from float32 copies
+            of the maps.
         """
         device_type = cls_scores[0].device.type
         if torch.is_autocast_enabled(device_type):
@@ -283,53 +302,30 @@ class YOLOXKptHead(YOLOXHead):
                 raise KeyError(
                     'gt_instances carry no keypoints: the pipeline needs LoadKptAnnotations '
                     'and PackKptDetInputs (see configs/yolox-kpt)')
+        priors = self._flat_priors(cls_scores)
+        flat_kpts = self._kpt_decode(priors,
+                                     self._flatten(kpt_offsets, 2 * self.num_keypoints))
+        flat_vis = self._flatten(kpt_vis, self.num_keypoints)
+
+        # The parent maps _get_targets_single over the images in order; each call takes
+        # its image's keypoints from the iterator and appends its targets.
+        self._kpt_targets_state = (iter(flat_kpts.detach()), [])
+        try:
+            losses = super().loss_by_feat(cls_scores, bbox_preds, objectnesses,
+                                          batch_gt_instances, batch_img_metas,
+                                          batch_gt_instances_ignore)
+            per_image = self._kpt_targets_state[1]
+        finally:
+            self._kpt_targets_state = None
+        pos_masks, bbox_targets, kpt_targets, kpt_visible, kpt_owned = (
+            torch.cat(t, 0) for t in zip(*per_image))
         num_imgs = len(batch_img_metas)
-        if batch_gt_instances_ignore is None:
-            batch_gt_instances_ignore = [None] * num_imgs
-        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
-            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
-        flat_bboxes = self._bbox_decode(priors, flat_bbox_preds)
-        flat_kpts = self._kpt_decode(priors, flat_kpt_off)
-
-        (pos_masks, cls_targets, obj_targets, bbox_targets, l1_targets, kpt_targets,
-         kpt_visible, kpt_owned, num_fg_imgs) = multi_apply(
-             self._get_targets_single,
-             priors.unsqueeze(0).repeat(num_imgs, 1, 1), flat_cls.detach(),
-             flat_bboxes.detach(), flat_obj.detach(), flat_kpts.detach(),
-             batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
-
-        num_pos = torch.tensor(sum(num_fg_imgs), dtype=torch.float, device=flat_cls.device)
-        num_total_samples = max(reduce_mean(num_pos), 1.0)
-        pos_masks = torch.cat(pos_masks, 0)
-        cls_targets = torch.cat(cls_targets, 0)
-        obj_targets = torch.cat(obj_targets, 0)
-        bbox_targets = torch.cat(bbox_targets, 0)
-
-        loss_obj = self.loss_obj(flat_obj.view(-1, 1), obj_targets) / num_total_samples
-        if num_pos > 0:
-            loss_cls = self.loss_cls(
-                flat_cls.view(-1, self.num_classes)[pos_masks], cls_targets) / num_total_samples
-            loss_bbox = self.loss_bbox(flat_bboxes.view(-1, 4)[pos_masks],
-                                       bbox_targets) / num_total_samples
-        else:
-            loss_cls = flat_cls.sum() * 0
-            loss_bbox = flat_bboxes.sum() * 0
-        losses = dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_obj=loss_obj)
-        if self.use_l1:
-            if num_pos > 0:
-                loss_l1 = self.loss_l1(flat_bbox_preds.view(-1, 4)[pos_masks],
-                                       torch.cat(l1_targets, 0)) / num_total_samples
-            else:
-                loss_l1 = flat_bbox_preds.sum() * 0
-            losses.update(loss_l1=loss_l1)
-
-        pos_priors = priors.repeat(num_imgs, 1)[pos_masks]
         losses.update(
             self._kpt_losses(
                 flat_kpts.view(-1, self.num_keypoints, 2)[pos_masks],
-                flat_vis.view(-1, self.num_keypoints)[pos_masks], pos_priors,
-                torch.cat(kpt_targets, 0), torch.cat(kpt_visible, 0),
-                torch.cat(kpt_owned, 0), bbox_targets))
+                flat_vis.view(-1, self.num_keypoints)[pos_masks],
+                priors.repeat(num_imgs, 1)[pos_masks], kpt_targets, kpt_visible, kpt_owned,
+                bbox_targets))
         return losses
 
     def _kpt_losses(self, pred_kpts: Tensor, pred_vis: Tensor, priors: Tensor,
@@ -381,71 +377,77 @@ class YOLOXKptHead(YOLOXHead):
                             cls_preds: Tensor,
                             decoded_bboxes: Tensor,
                             objectness: Tensor,
-                            decoded_kpts: Tensor,
                             gt_instances: InstanceData,
                             img_meta: dict,
                             gt_instances_ignore: Optional[InstanceData] = None) -> tuple:
-        """Stock YOLOX targets of one image plus keypoint targets, gathered by the
-        assigned ground-truth index (no loop over instances).
+        """``YOLOXHead._get_targets_single`` (called, not copied), with this image's
+        decoded keypoints lent to the assigner, and the keypoint targets of its positives
+        gathered by their assigned object (no loop over instances).
+
+        Only called inside :meth:`loss_by_feat`, which provides the keypoints.
 
         Args:
             priors (Tensor): (P, 4) x, y, stride_w, stride_h.
-            cls_preds (Tensor): (P, C) logits. decoded_bboxes (Tensor): (P, 4).
+            cls_preds (Tensor): (P, C) logits.
+            decoded_bboxes (Tensor): (P, 4).
             objectness (Tensor): (P,) logits.
-            decoded_kpts (Tensor): (P, K, 2); passed to the assigner as
-                ``pred_instances.keypoints`` for keypoint-aware assignment.
-            gt_instances (InstanceData): ``bboxes``, ``labels``, ``keypoints`` (N, K, 2),
-                ``keypoints_visible`` (N, K).
+            gt_instances (InstanceData): ``bboxes`` (N, 4), ``labels`` (N,), ``keypoints``
+                (N, K, 2), ``keypoints_visible`` (N, K).
 
         Returns:
-            tuple: foreground mask (P,), cls (Npos, C), obj (P, 1), bbox (Npos, 4),
-            l1 (Npos, 4), keypoints (Npos, K, 2), visibility (Npos, K), owned slots
-            (Npos, K) bool, Npos.
+            tuple: the parent's: foreground mask (P,), cls (Npos, C), obj (P, 1), bbox
+            (Npos, 4), l1 (Npos, 4), Npos. Recorded for the keypoint losses: the mask, the
+            box targets, keypoints (Npos, K, 2), their COCO v (Npos, K) and the slots the
+            assigned class owns (Npos, K) bool.
         """
-        num_priors = priors.size(0)
-        num_kpts = self.num_keypoints
-        if len(gt_instances) == 0:
-            return (cls_preds.new_zeros(num_priors).bool(),
-                    cls_preds.new_zeros((0, self.num_classes)),
-                    cls_preds.new_zeros((num_priors, 1)), cls_preds.new_zeros((0, 4)),
-                    cls_preds.new_zeros((0, 4)), cls_preds.new_zeros((0, num_kpts, 2)),
-                    cls_preds.new_zeros((0, num_kpts)),
-                    cls_preds.new_zeros((0, num_kpts)).bool(), 0)
+        keypoints, per_image = self._kpt_targets_state
+        assigner = self.assigner
+        lent = _AssignerWithKeypoints(assigner, next(keypoints), kpt_sigmas=self.kpt_sigmas,
+                                      class_slot_mask=self.class_slot_mask)
+        self.assigner = lent
+        try:
+            targets = super()._get_targets_single(priors, cls_preds, decoded_bboxes,
+                                                  objectness, gt_instances, img_meta,
+                                                  gt_instances_ignore)
+        finally:
+            self.assigner = assigner
+        foreground_mask, bbox_target = targets[0], targets[3]
+        if lent.result is None:  # no object: the parent returned before assigning
+            num_kpts = self.num_keypoints
+            kpt_target = cls_preds.new_zeros((0, num_kpts, 2))
+            kpt_visible = cls_preds.new_zeros((0, num_kpts))
+            kpt_owned = kpt_visible.bool()
+        else:
+            # YOLOX samples with PseudoSampler: the positives are the priors with
+            # gt_inds > 0, in prior order, as the foreground mask selects them.
+            gt_inds = lent.result.gt_inds[foreground_mask] - 1
+            kpt_target = gt_instances.keypoints[gt_inds].to(cls_preds.dtype)
+            kpt_visible = gt_instances.keypoints_visible[gt_inds].to(cls_preds.dtype)
+            kpt_owned = self.class_slot_mask[gt_instances.labels[gt_inds]]
+        per_image.append((foreground_mask, bbox_target, kpt_target, kpt_visible, kpt_owned))
+        return targets
 
-        # As stock YOLOX: assign with centre priors (0.5 offset), regress from corners.
-        offset_priors = torch.cat([priors[:, :2] + priors[:, 2:] * 0.5, priors[:, 2:]],
-                                  dim=-1)
-        scores = cls_preds.sigmoid() * objectness.unsqueeze(1).sigmoid()
-        pred_instances = InstanceData(bboxes=decoded_bboxes, scores=scores.sqrt_(),
-                                      priors=offset_priors, keypoints=decoded_kpts)
-        # SimOTAAssigner ignores the keypoint arguments; KptSimOTAAssigner uses them.
-        assign_result = self.assigner.assign(pred_instances=pred_instances,
-                                             gt_instances=gt_instances,
-                                             gt_instances_ignore=gt_instances_ignore,
-                                             kpt_sigmas=self.kpt_sigmas,
-                                             class_slot_mask=self.class_slot_mask)
-        sampling_result = self.sampler.sample(assign_result, pred_instances, gt_instances)
-        pos_inds = sampling_result.pos_inds
-        gt_inds = sampling_result.pos_assigned_gt_inds
-        num_pos = pos_inds.size(0)
 
-        pos_ious = assign_result.max_overlaps[pos_inds]
-        cls_target = F.one_hot(sampling_result.pos_gt_labels,
-                               self.num_classes) * pos_ious.unsqueeze(-1)
-        obj_target = torch.zeros_like(objectness).unsqueeze(-1)
-        obj_target[pos_inds] = 1
-        bbox_target = sampling_result.pos_gt_bboxes
-        l1_target = cls_preds.new_zeros((num_pos, 4))
-        if self.use_l1:
-            l1_target = self._get_l1_target(l1_target, bbox_target, priors[pos_inds])
-        foreground_mask = torch.zeros_like(objectness).to(torch.bool)
-        foreground_mask[pos_inds] = 1
+class _AssignerWithKeypoints:
+    """The head's assigner, called as ``YOLOXHead._get_targets_single`` calls it, with one
+    image's decoded keypoints (P, K, 2) set as ``pred_instances.keypoints`` and the
+    layout's ``kpt_sigmas`` / ``class_slot_mask`` passed along: ``KptSimOTAAssigner``
+    uses them, a stock ``SimOTAAssigner`` ignores them. Keeps the ``AssignResult``."""
 
-        kpt_target = gt_instances.keypoints[gt_inds].to(cls_preds.dtype)
-        kpt_visible = gt_instances.keypoints_visible[gt_inds].to(cls_preds.dtype)
-        kpt_owned = self.class_slot_mask[gt_instances.labels[gt_inds]]
-        return (foreground_mask, cls_target, obj_target, bbox_target, l1_target, kpt_target,
-                kpt_visible, kpt_owned, num_pos)
+    def __init__(self, assigner, keypoints: Tensor, **layout_tensors: Tensor) -> None:
+        self.assigner = assigner
+        self.keypoints = keypoints
+        self.layout_tensors = layout_tensors
+        self.result = None
+
+    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
+               gt_instances_ignore: Optional[InstanceData] = None, **kwargs):
+        pred_instances.keypoints = self.keypoints
+        self.result = self.assigner.assign(pred_instances=pred_instances,
+                                           gt_instances=gt_instances,
+                                           gt_instances_ignore=gt_instances_ignore,
+                                           **self.layout_tensors, **kwargs)
+        return self.result
 
 
 def _global_count(mask: Tensor) -> float:

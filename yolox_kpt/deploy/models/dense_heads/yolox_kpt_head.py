@@ -2,7 +2,9 @@
 
 Outputs ``dets`` (B, N, 5) x1 y1 x2 y2 score, ``labels`` (B, N) and ``keypoints``
 (B, N, K_total, 3) x y score, in the network input's pixels (the backend model or the
-runtime rescales to the original image, as mmdeploy does for boxes).
+runtime rescales to the original image, as mmdeploy does for boxes): the export contract of
+:mod:`yolox_kpt.runtime.contract`. Packing keypoints with their scores into one tensor keeps
+the graph at three outputs; ``contract.unpack_outputs`` is the one place that splits them.
 """
 from typing import List, Optional
 

@@ -1,0 +1,92 @@
+# The synthetic driving set (tools/misc/generate_synthetic_driving.py) as YOLOX-kpt trains on
+# it: the driving layout (driving_layout.py) on mmdet's YOLOX-s recipe, with the same
+# keypoint head, losses and hooks as coco_person_keypoints.py. Same layout and folders as the
+# real driving data (driving_keypoints.py), so a model trained here fine-tunes there.
+_base_ = ['mmdet::yolox/yolox_s_8xb8-300e_coco.py', './driving_layout.py']
+
+custom_imports = dict(imports=['yolox_kpt'], allow_failed_imports=False)
+img_scale = (640, 640)  # width, height
+
+model = dict(
+    data_preprocessor=dict(batch_augments=[
+        dict(type='KptBatchSyncRandomResize', random_size_range=(480, 800),
+             size_divisor=32, interval=10)
+    ]),
+    bbox_head=dict(
+        type='YOLOXKptHead',
+        num_classes=len(_base_.keypoint_layout.classes),  # one per layout class
+        keypoint_layout={{_base_.keypoint_layout}},
+        loss_kpt_oks=dict(type='OKSLoss', loss_weight=10.0),
+        loss_kpt_l1=dict(type='L1Loss', loss_weight=1.0),  # why: coco_person_keypoints.py
+        loss_kpt_vis=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+    test_cfg=dict(max_per_img=100))
+
+data_root = 'data/synthetic_driving/'
+dataset_type = 'CocoKptDataset'
+backend_args = None
+
+train_pipeline = [
+    dict(type='Mosaic', img_scale=img_scale, pad_val=114.0),
+    dict(type='RandomAffine', scaling_ratio_range=(0.1, 2),
+         border=(-img_scale[0] // 2, -img_scale[1] // 2)),
+    dict(type='MixUp', img_scale=img_scale, ratio_range=(0.8, 1.6), pad_val=114.0),
+    dict(type='YOLOXHSVRandomAug'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
+    dict(type='PackKptDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
+    dict(type='LoadKptAnnotations', with_bbox=True),
+    dict(type='PackKptDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+
+# merged into mmdet's dataloaders: what is not named here (samplers, batch size, filter_cfg)
+# is theirs
+train_dataloader = dict(dataset=dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        keypoint_layout={{_base_.keypoint_layout}},
+        ann_file='annotations/train.json',
+        data_prefix=dict(img='images/train/'),
+        pipeline=[
+            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadKptAnnotations', with_bbox=True)
+        ]),
+    pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    _delete_=True,
+    type=dataset_type,
+    data_root=data_root,
+    keypoint_layout={{_base_.keypoint_layout}},
+    ann_file='annotations/val.json',
+    data_prefix=dict(img='images/val/'),
+    test_mode=True,
+    pipeline=test_pipeline,
+    backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    _delete_=True,
+    type='CocoKptMetric',
+    ann_file=data_root + 'annotations/val.json',
+    backend_args=backend_args)
+test_evaluator = val_evaluator
+
+custom_hooks = [
+    dict(type='YOLOXModeSwitchHook', num_last_epochs=15, priority=48),
+    dict(type='SyncNormHook', priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001,
+         update_buffers=True, priority=49),
+    dict(type='SafeCheckpointHook'),
+    dict(type='KeypointLayoutCheckHook'),
+]
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook', save_best='coco/kpt_AP', rule='greater'))
+visualizer = dict(type='KptDetLocalVisualizer')

@@ -1,0 +1,96 @@
+"""The best checkpoint is replaced atomically: a run killed at any point of a new best's
+save still has a loadable best file (mmengine 0.10.7 removes the old best first)."""
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch import nn
+from torch.utils.data import DataLoader
+
+from yolox_kpt.checkpoint import AtomicCheckpointHook, safe_torch_load
+
+
+class _Toy(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 1)
+
+    def forward(self, inputs=None, data_samples=None, mode='tensor'):
+        return dict(loss=self.fc(torch.ones(1, 2)).sum())
+
+
+class _Killed(Exception):
+    pass
+
+
+class _KillInSave(Hook):
+    """Stands for SIGKILL inside the save of epoch ``epoch`` (after mmengine would have
+    removed the previous best, before the new one is on disk)."""
+
+    def __init__(self):
+        self.armed = False
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if self.armed:
+            raise _Killed
+
+
+def _runner(tmp_path, killer):
+    runner = Runner(model=_Toy(), work_dir=str(tmp_path),
+                    train_dataloader=DataLoader([0, 1], batch_size=1,
+                                                collate_fn=lambda x: dict(inputs=x)),
+                    train_cfg=dict(by_epoch=True, max_epochs=3),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+                    default_hooks=dict(checkpoint=None), custom_hooks=[killer],
+                    experiment_name=f'best_ckpt_{tmp_path.name}')
+    return runner
+
+
+@pytest.mark.parametrize('hook_type', [AtomicCheckpointHook])
+def test_killed_while_saving_a_new_best_keeps_the_old_best(tmp_path, hook_type):
+    killer = _KillInSave()
+    runner = _runner(tmp_path, killer)
+    hook = hook_type(interval=1, save_best='acc', rule='greater')
+    hook.before_train(runner)
+    runner.train_loop._epoch = 1
+    hook._save_best_checkpoint(runner, dict(acc=0.5))
+    first = hook.best_ckpt_path
+    assert safe_torch_load(first)['meta']['epoch'] == 1
+
+    runner.train_loop._epoch = 2
+    killer.armed = True
+    with pytest.raises(_Killed):
+        hook._save_best_checkpoint(runner, dict(acc=0.7))
+    # The kill came before the new best was written: the old one must still load.
+    assert safe_torch_load(first)['meta']['epoch'] == 1
+
+    # A killed run resumes from its last regular checkpoint, saved before this validation:
+    # its message hub names the old best.
+    killer.armed = False
+    runner.message_hub.update_info('best_ckpt', first)
+    runner.message_hub.update_info('best_score', 0.5)
+    hook = hook_type(interval=1, save_best='acc', rule='greater')
+    hook.before_train(runner)
+    runner.train_loop._epoch = 3
+    hook._save_best_checkpoint(runner, dict(acc=0.9))
+    best = sorted(p.name for p in tmp_path.glob('best_*.pth'))
+    assert best == ['best_acc_epoch_3.pth'], best  # the old best goes once the new is saved
+    assert safe_torch_load(tmp_path / best[0])['meta']['epoch'] == 3
+
+
+def test_stock_hook_loses_the_best_on_such_a_kill(tmp_path):
+    """The upstream behaviour the hook above fixes (if mmengine fixes it, drop the shim)."""
+    from mmengine.hooks import CheckpointHook
+    killer = _KillInSave()
+    runner = _runner(tmp_path, killer)
+    hook = CheckpointHook(interval=1, save_best='acc', rule='greater')
+    hook.before_train(runner)
+    runner.train_loop._epoch = 1
+    hook._save_best_checkpoint(runner, dict(acc=0.5))
+    first = hook.best_ckpt_path
+    runner.train_loop._epoch = 2
+    killer.armed = True
+    with pytest.raises(_Killed):
+        hook._save_best_checkpoint(runner, dict(acc=0.7))
+    assert not list(tmp_path.glob('best_*.pth')), first

@@ -1,0 +1,252 @@
+"""Render the measurement tables of the README and docs/ from their stored JSON records.
+
+A table in a Markdown file is the text between a marker naming its record and a view, and
+the closing marker; everything between them is generated (edit the record's tool, not the
+table):
+
+    <!-- record: docs/records/flops.json view=configs -->
+    ...table and its source line, rewritten by this tool...
+    <!-- /record -->
+
+Records are written by the measuring tools (``yolox_kpt.utils.records.write_record``: the
+tool's results plus the command, date, machine and load average). Each view below turns one
+kind of record into a table followed by a source line naming the record, the command, the
+date and the machine. ``tests/docs/test_doc_tables.py`` re-renders every file and fails if
+a table differs from its record.
+
+Examples:
+    python tools/misc/render_doc_tables.py            # rewrite README.md, docs/, configs/
+    python tools/misc/render_doc_tables.py --check    # exit 1 if a table is out of date
+    python tools/misc/render_doc_tables.py docs/benchmarks.md
+"""
+import argparse
+import glob
+import os.path as osp
+import re
+import sys
+from typing import Callable, Dict, List, Optional
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+START = re.compile(r'^<!-- record: (?P<path>\S+)(?P<opts>(?: [\w-]+=\S+)*) -->$')
+END = '<!-- /record -->'
+#: files rendered by default, relative to the repository
+DEFAULT_GLOBS = ('README.md', 'docs/**/*.md', 'configs/**/README.md')
+
+
+class RenderError(ValueError):
+    """A marker that cannot be rendered; the message names the file and line."""
+
+
+# ------------------------------------------------------------------------------- views
+def _table(header: List[str], rows: List[List[str]]) -> List[str]:
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(' --- ' for _ in header) + '|']
+    return lines + ['| ' + ' | '.join(row) + ' |' for row in rows]
+
+
+def view_configs(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/get_flops.py --out``: parameters and FLOPs per config."""
+    rows = []
+    for m in record['models']:
+        rows.append([f"`{osp.basename(m['config'])}`", f"{m['input'][0]}x{m['input'][1]}",
+                     f"{m['params'] / 1e6:.2f}", f"{m['flops'] / 1e9:.2f}",
+                     f"{2 * m['flops'] / 1e9:.2f}",
+                     f"{100 * m['keypoint_overhead_vs_detector']:.1f}"])
+    return _table(['config', 'input', 'params (M)', 'GFLOPs (mmdet: multiply-add = 1)',
+                   'GFLOPs (x2, Ultralytics)', 'keypoint branch, % over the detector'], rows)
+
+
+def view_model_cost(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/benchmark.py --parts model``: cost of each variant against stock.
+    ``columns=cost`` shows parameters and FLOPs only (exact), without the latencies (which
+    a loaded machine makes noisy)."""
+    rows_in = record['results']['model']
+    timing = opts.get('columns', 'all') != 'cost'
+    stock = {(r['size'], r['input']): r for r in rows_in if r['variant'] == 'stock'}
+    rows = []
+    for r in rows_in:
+        base = stock.get((r['size'], r['input']))
+
+        def vs(key, r=r, base=base):
+            return f"{r[key] / base[key]:.3f}" if base else ''
+
+        row = [r['size'], str(r['input']), r['variant'], f"{r['gflops']:.2f}", vs('gflops'),
+               f"{r['mparams']:.2f}", vs('mparams')]
+        if timing:
+            row += [f"{r['pytorch_ms']:.1f}", vs('pytorch_ms'), f"{r['onnxruntime_ms']:.1f}",
+                    vs('onnxruntime_ms')]
+        rows.append(row)
+    header = ['model', 'input', 'variant', 'GFLOPs', 'x stock', 'Mparams', 'x stock']
+    if timing:
+        header += ['PyTorch ms', 'x stock', 'ONNX Runtime ms', 'x stock']
+    return _table(header, rows)
+
+
+def view_targets(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/benchmark.py``: its target checks (ratio to stock YOLOX-s).
+    ``only=FLOPs,training_step`` keeps those checks (underscores for spaces)."""
+    only = ({w.replace('_', ' ') for w in opts['only'].split(',')} if 'only' in opts
+            else None)
+    rows = []
+    for c in record['checks']:
+        if only is not None and c['what'] not in only:
+            continue
+        sign = '>=' if c['what'] == 'pipeline throughput' else '<='
+        rows.append([c['what'], c['variant'], f"{c['ratio']:.3f}",
+                     f"{sign} {c['target']:.2f}", 'met' if c['met'] else '**missed**'])
+    if not rows:
+        raise ValueError(f"no check in the record is one of {sorted(only or [])}")
+    return _table(['what', 'variant', 'ratio to stock', 'target', ''], rows)
+
+
+def view_eval_speed(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/benchmark_eval.py``: metric time against pycocotools."""
+    rows = [[r['what'], f"{r['median_s']:.2f}", f"{r['ratio_to_pycocotools_kpt']:.2f}",
+             f"{r['kpt_AP']:.4f}"] for r in record['rows']]
+    lines = _table(['what', 'median s', 'x pycocotools keypoints', 'keypoint AP'], rows)
+    return lines + ['', f"{record['num_images']:,} generated images x {record['dets_per_image']} "
+                    f"detections; median of {record['repeat']} run(s) after "
+                    f"{record['warmup']} warm-up; keypoint AP identical in every row: "
+                    f"{'yes' if record['identical_ap'] else '**no**'}."]
+
+
+def view_metrics(record: dict, opts: Dict[str, str]) -> List[str]:
+    """A record with ``metrics`` (``make demo``'s ``demo.json``, ``overfit_check.py``):
+    box AP and keypoint AP overall and per class. ``classes=a,b`` picks and orders the
+    classes (default: every class with a ``bbox_AP_<class>``)."""
+    m = record['metrics']
+    classes = (opts['classes'].split(',') if 'classes' in opts else
+               [k[len('bbox_AP_'):] for k in m if k.startswith('bbox_AP_')])
+
+    def fmt(key):
+        return f'{m[key]:.3f}' if key in m else ''
+
+    rows = [['all', fmt('bbox_mAP'), fmt('bbox_mAP_50'), fmt('kpt_AP'), fmt('kpt_AP_50')]]
+    rows += [[c, fmt(f'bbox_AP_{c}'), fmt(f'bbox_AP_50_{c}'), fmt(f'kpt_AP_{c}'),
+              fmt(f'kpt_AP_50_{c}')] for c in classes]
+    lines = _table(['class', 'box AP', 'box AP50', 'keypoint AP (OKS)', 'keypoint AP50'], rows)
+    if record.get('minutes') is not None:
+        lines += ['', f"`{record.get('config', '')}`, {record['minutes']:.1f} min in all."]
+    return lines
+
+
+VIEWS: Dict[str, Callable[[dict, Dict[str, str]], List[str]]] = dict(
+    configs=view_configs, model_cost=view_model_cost, targets=view_targets,
+    eval_speed=view_eval_speed, metrics=view_metrics)
+
+
+def source_line(record: dict, record_path: str, doc_path: str) -> str:
+    """The record, its command, date, machine and load, as one line under the table."""
+    src = record['source']
+    machine = src['machine']
+    pkgs = machine.get('packages', {})
+    what = [f"{machine.get('cpu', machine.get('arch', '?'))}, {machine.get('cores')} cores"]
+    if 'torch' in pkgs:
+        threads = machine.get('torch_threads')
+        what.append(f"torch {pkgs['torch']}" + (f' ({threads} threads)' if threads else ''))
+    if 'onnxruntime' in pkgs:
+        what.append(f"onnxruntime {pkgs['onnxruntime']}")
+    load = src.get('load_avg') or []
+    load_text = (f"; load average {' / '.join(f'{x:.1f}' for x in load)} (1 / 5 / 15 min)"
+                 if load else '')
+    link = osp.relpath(record_path, osp.dirname(doc_path) or '.')
+    return (f"<sub>Source: [`{record_path}`]({link}), written by `{src['command']}` on "
+            f"{src['date'][:10]}; {'; '.join(what)}{load_text}.</sub>")
+
+
+# ------------------------------------------------------------------------------ render
+def load_record(path: str) -> dict:
+    from yolox_kpt.utils.records import read_record
+    return read_record(path)
+
+
+def render_text(text: str, doc_path: str, repo: Optional[str] = None) -> str:
+    """``text`` with every record block regenerated from its record.
+
+    Args:
+        text: Markdown source.
+        doc_path: The file's path relative to ``repo`` (for error messages and links).
+        repo: Where record paths are relative to (default: this repository).
+
+    Raises:
+        RenderError: an unclosed or nested marker, an unknown view, a missing or invalid
+            record, or a record the view cannot read; naming ``doc_path`` and the line.
+    """
+    repo = repo or REPO
+    lines = text.split('\n')
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        match = START.match(line.strip())
+        if line.strip() == END:
+            raise RenderError(f'{doc_path}:{i + 1}: {END} without an opening marker')
+        if not match:
+            i += 1
+            continue
+        where = f'{doc_path}:{i + 1}'
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == END
+                    or START.match(lines[j].strip())), None)
+        if end is None or lines[end].strip() != END:
+            raise RenderError(f'{where}: record marker not closed by {END}')
+        opts = dict(o.split('=', 1) for o in match['opts'].split())
+        view = opts.pop('view', None)
+        if view not in VIEWS:
+            raise RenderError(f'{where}: view={view} is not one of {", ".join(sorted(VIEWS))}')
+        record_file = osp.join(repo, match['path'])
+        if not osp.isfile(record_file):
+            raise RenderError(f'{where}: no record {match["path"]}')
+        try:
+            record = load_record(record_file)
+            body = VIEWS[view](record, opts)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+            raise RenderError(f'{where}: cannot render {match["path"]} as view={view}: '
+                              f'{type(e).__name__}: {e}') from e
+        out += [''] + body + ['', source_line(record, match['path'], doc_path), '', END]
+        i = end + 1
+    return '\n'.join(out)
+
+
+def default_files(repo: Optional[str] = None) -> List[str]:
+    """README.md, docs/**/*.md and configs/**/README.md, relative to ``repo``."""
+    repo = repo or REPO
+    found = set()
+    for pattern in DEFAULT_GLOBS:
+        found.update(osp.relpath(p, repo)
+                     for p in glob.glob(osp.join(repo, pattern), recursive=True))
+    return sorted(found)
+
+
+def main(argv=None):
+    head, _, rest = __doc__.strip().partition('\n\n')
+    parser = argparse.ArgumentParser(description=head, epilog=rest,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('files', nargs='*', help='Markdown files (default: README.md, '
+                        'docs/**/*.md, configs/**/README.md)')
+    parser.add_argument('--check', action='store_true',
+                        help='write nothing; exit 1 listing the files whose tables differ')
+    args = parser.parse_args(argv)
+    files = [osp.relpath(osp.abspath(f), REPO) for f in args.files] or default_files()
+    stale = []
+    for doc in files:
+        with open(osp.join(REPO, doc)) as f:
+            text = f.read()
+        try:
+            new = render_text(text, doc)
+        except RenderError as e:
+            sys.exit(f'error: {e}')
+        if new != text:
+            stale.append(doc)
+            if not args.check:
+                with open(osp.join(REPO, doc), 'w') as f:
+                    f.write(new)
+    verb = 'out of date' if args.check else 'rewritten'
+    for doc in stale:
+        print(f'{verb}: {doc}')
+    if not stale:
+        print(f'{len(files)} files: every table matches its record')
+    if args.check and stale:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
