@@ -9,11 +9,13 @@ scalars in ``meta``). mmengine has no release with a fix (open-mmlab/mmengine is
 its PR 1650 only sets ``weights_only=False``, which would run any code in a downloaded
 file). A pickled HistoryBuffer, numpy array or numpy scalar needs ``builtins.getattr``
 (numpy 2, and HistoryBuffer's bound ``statistics_methods``), which must not be allowed.
-So :class:`SafeCheckpointHook` saves them as Python numbers and dicts of lists, and
-:func:`safe_torch_load` loads under plain ``weights_only=True`` (torch's allow-list,
-nothing added) and rebuilds the buffers; anything that calls code (os.system, eval, ...)
-is refused with :class:`UnsafeCheckpointError`. Checkpoints written without the hook (e.g.
-by stock mmdet configs) still need their trusted producer to strip them to a state dict.
+So :class:`SafeCheckpointHook` saves them as Python numbers and dicts of lists (they load
+under plain ``weights_only=True``), and :func:`safe_torch_load` reads any other checkpoint
+(mmengine's stock Runner, mmdet 2.x/3.x) with an unpickler whose globals come from an
+allow-list of pure-data constructors (torch's, numpy arrays/dtypes/scalars,
+``HistoryBuffer``) and whose ``getattr`` only reaches a ``HistoryBuffer``'s statistics
+methods; anything else (os.system, eval, importlib, an unknown callable) is refused with
+:class:`UnsafeCheckpointError` naming the global.
 
 Writing. mmengine 0.10.7's ``LocalBackend.put`` opens the destination with 'wb' and writes
 into it, and its ``CheckpointHook`` deletes the oldest checkpoint before writing the new
@@ -26,6 +28,7 @@ only then deletes old ones.
 ``safe_checkpoint_loading`` and ``atomic_local_writes`` shims); this module changes no
 upstream object by itself.
 """
+import io
 import os
 import os.path as osp
 import pickle
@@ -85,24 +88,107 @@ def to_python_scalars(obj: Any) -> Any:
     return obj
 
 
+def _numpy_globals() -> dict:
+    """numpy's pure-data constructors: arrays, dtypes and scalars (numpy 1 and 2 names)."""
+    out = {'numpy.ndarray': np.ndarray, 'numpy.dtype': np.dtype}
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        out[f'{module}._reconstruct'] = np.core.multiarray._reconstruct
+        out[f'{module}.scalar'] = np.core.multiarray.scalar
+    dtypes = getattr(np, 'dtypes', None)  # numpy >= 1.25
+    for name in dir(dtypes) if dtypes is not None else ():
+        value = getattr(dtypes, name)
+        if isinstance(value, type) and issubclass(value, np.dtype):
+            out[f'numpy.dtypes.{name}'] = value
+    return out
+
+
+def _history_buffer_getattr(obj: Any, name: Any) -> Any:
+    """The one use of ``getattr`` a stock checkpoint makes: a ``HistoryBuffer`` statistics
+    method (``min``, ``max``, ``current``, ``mean``), pickled by its qualified name.
+    Anything else is refused."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if ((obj is HistoryBuffer or isinstance(obj, HistoryBuffer))
+            and name in ('min', 'max', 'current', 'mean')):
+        return getattr(obj, name)
+    raise UnsafeCheckpointError(
+        f'the checkpoint calls builtins.getattr({type(obj).__name__}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed')
+
+
+def _allowed_globals() -> dict:
+    """``module.name`` -> object for every global a checkpoint may name.
+
+    torch's own weights-only allow-list (tensors, storages, dtypes, ``OrderedDict``...), plus
+    the pure-data types mmengine 0.10's Runner pickles: numpy arrays / dtypes / scalars, and
+    ``HistoryBuffer`` (a plain class rebuilt from its state; its ``__setstate__`` only
+    restores statistics methods, which come through :func:`_history_buffer_getattr`).
+    Nothing here can run a command, import a module, open a file or evaluate code.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    from torch import _weights_only_unpickler
+    allowed = dict(_weights_only_unpickler._get_allowed_globals())
+    for obj in torch.serialization.get_safe_globals():
+        if not isinstance(obj, tuple):
+            allowed[f'{obj.__module__}.{obj.__qualname__}'] = obj
+    allowed.update(_numpy_globals())
+    allowed['mmengine.logging.history_buffer.HistoryBuffer'] = HistoryBuffer
+    allowed['builtins.getattr'] = _history_buffer_getattr
+    return allowed
+
+
+class _AllowListUnpickler(pickle.Unpickler):
+    """An unpickler that resolves globals from :func:`_allowed_globals` only."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        import _compat_pickle
+        # Protocol-2 pickles (torch.save's) may name Python 2 modules (__builtin__).
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        found = _allowed_globals().get(f'{module}.{name}')
+        if found is None:
+            raise UnsafeCheckpointError(
+                f'the checkpoint names {module}.{name}, which is not a data type this '
+                'loader allows (loading it could run code)')
+        return found
+
+
+def _allow_list_pickle_module():
+    """A ``pickle_module`` for ``torch.load`` whose unpickler is :class:`_AllowListUnpickler`."""
+    import types
+    module = types.ModuleType('yolox_kpt_allow_list_pickle')
+    module.Unpickler = _AllowListUnpickler
+    module.load = lambda f, **kwargs: _AllowListUnpickler(f, **kwargs).load()
+    module.loads = lambda data, **kwargs: _AllowListUnpickler(io.BytesIO(data), **kwargs).load()
+    module.UnpicklingError = pickle.UnpicklingError
+    return module
+
+
 def safe_torch_load(filename: Any, map_location: Any = None) -> Any:
-    """``torch.load`` with ``weights_only=True``: torch's own allow-list, nothing added.
+    """``torch.load`` that runs no code from the file.
+
+    First ``weights_only=True`` (torch's allow-list: what :class:`SafeCheckpointHook`
+    writes). A checkpoint as mmengine's stock Runner writes it (``HistoryBuffer`` and numpy
+    values in ``message_hub`` / ``meta``) fails that, so it is read again by an unpickler
+    whose every global comes from :func:`_allowed_globals`: pure-data constructors, and
+    ``getattr`` only for a ``HistoryBuffer``'s statistics methods.
 
     Raises:
-        UnsafeCheckpointError: if the file needs any other global (it may run code).
+        UnsafeCheckpointError: naming the first global outside the allow-list (``os.system``,
+            ``builtins.eval``, ``importlib.import_module``, any unknown callable...).
     """
     try:
         checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        lines = str(err).splitlines()
-        # torch names the offending global on the line that says GLOBAL.
-        reason = next((ln.strip() for ln in lines if 'GLOBAL' in ln), lines[0] if lines else '')
-        raise UnsafeCheckpointError(
-            f'Refused to load {filename}: it needs Python objects outside torch\'s '
-            f'weights-only allow-list, so loading it could run arbitrary code. ({reason}) '
-            'If you trust the file, convert it to a plain state dict in a separate, trusted '
-            'step, e.g. torch.save({"state_dict": torch.load(f, weights_only=False)'
-            '["state_dict"]}, "clean.pth").') from err
+    except pickle.UnpicklingError:
+        if hasattr(filename, 'seek'):
+            filename.seek(0)
+        try:
+            checkpoint = torch.load(filename, map_location=map_location, weights_only=False,
+                                    pickle_module=_allow_list_pickle_module())
+        except UnsafeCheckpointError as err:
+            raise UnsafeCheckpointError(
+                f'Refused to load {filename}: {err}. A checkpoint that mmengine or mmdet '
+                'wrote needs none of that; do not load this file with weights_only=False '
+                'unless you know who made it and why.') from None
     return _history_lists_to_buffers(checkpoint)
 
 

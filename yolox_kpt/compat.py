@@ -123,7 +123,7 @@ SHIMS: Tuple[Shim, ...] = (
          'issue 1655, no release with a fix)',
          "load_from, --resume and tools/test.py fail on the Runner's own checkpoints; "
          'loading with weights_only=False would run any code in a downloaded file '
-         '(yolox_kpt.checkpoint loads under weights_only=True instead)',
+         '(yolox_kpt.checkpoint loads with an allow-list of pure-data globals instead)',
          'import', patch_checkpoint_loading),
     Shim('cpu_distributed',
          'mmengine 0.10.7 _init_dist_pytorch calls torch.cuda.set_device unconditionally '
