@@ -11,7 +11,7 @@
 # (weight 1) stays on next to OKS (see the base config: OKS alone left face points stuck);
 # and the head's default keypoint stack of one 3x3 conv (MMPose: two; add
 # kpt_stacked_convs=2 to bbox_head for theirs): as accurate on the synthetic tiny recipe,
-# +10% FLOPs over stock YOLOX-s at 640 instead of +19% (README, "What keypoints cost").
+# +10% FLOPs over stock YOLOX-s at 640 instead of +19% (README of commit 260674c, "What keypoints cost").
 _base_ = '../_base_/datasets/coco_person_keypoints.py'
 
 max_epochs = 300

@@ -1,7 +1,7 @@
 # YOLOX-tiny with keypoints on the synthetic driving set, trained on a CPU: the nano CPU recipe
 # (AdamW, no Mosaic/MixUp/RandomAffine, one input size) with tiny's backbone, neck and head
 # (mmdet's yolox_tiny widths, no depthwise convolutions), OKS-aware SimOTA and the L1
-# keypoint loss alone: in the 6-epoch ablation (tools/analysis/ablate_kpt_learning.py, README)
+# keypoint loss alone: in the 6-epoch ablation (tools/analysis/ablate_kpt_learning.py, README of commit 260674c)
 # adding the OKS loss cost 0.2 box AP and 0.08 tyre AP at this scale, and OKS-aware SimOTA
 # tripled the cyclist keypoint AP. The 320x256 frames are padded to a multiple of 32
 # (320x256), not to a square: a fifth less compute per image than 320x320.

@@ -3,7 +3,7 @@
 # no AMX), so the same 30-minute budget holds 7 epochs (3,500 iterations) instead of 4.
 # With them, two keypoint convs (MMPose's stack; the one-conv default of tiny was as good in
 # the 4-epoch float32 recipe) and the keypoint L1 loss at weight 5 instead of 2. Measured
-# (README, one run each, box mAP / tyre keypoint AP / wheel keypoint AP, training minutes):
+# (README of commit 260674c, one run each, box mAP / tyre keypoint AP / wheel keypoint AP, training minutes):
 # one conv, weight 2: 0.850 / 0.765 / 0.911, 27.3; weight 5: 0.839 / 0.785 / 0.908, 27.5;
 # weight 10: 0.802 / 0.756 / 0.880, 26.6; two convs, weight 5 (this config): 0.835 / 0.816 /
 # 0.936, 28.9.

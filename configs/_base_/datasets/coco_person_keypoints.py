@@ -31,7 +31,7 @@ model = dict(
         # OKS has no gradient for a point many sigmas away: COCO's face points (sigma 0.025)
         # stayed 30-100 px off in the real-image overfit check with OKS alone (keypoint AP
         # 0.69); with this L1 on stride-unit offsets they converged (0.97; see
-        # tools/misc/overfit_check.py and the README)
+        # tools/misc/overfit_check.py and the README of commit 260674c)
         loss_kpt_l1=dict(type='L1Loss', loss_weight=1.0),
         loss_kpt_vis=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     # at most 100 detections per image, as the exported model (mmdet's YOLOX keeps all)

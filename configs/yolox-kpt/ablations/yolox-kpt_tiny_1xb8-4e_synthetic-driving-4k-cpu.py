@@ -3,7 +3,7 @@
 #   python tools/misc/generate_synthetic_driving.py --out-dir data/synthetic_driving_4k \
 #       --num-train 4000 --num-val 100
 # (the val split is byte-identical to data/synthetic_driving's 100: it has its own seed).
-# Measured on the 2-core CPU (README), two-conv keypoint stack both times: box mAP 0.779 ->
+# Measured on the 2-core CPU (README of commit 260674c), two-conv keypoint stack both times: box mAP 0.779 ->
 # 0.796, tyre keypoint AP 0.661 -> 0.694 at the same ~26 training minutes (the 800-image
 # model scored 0.82 tyre AP on its own training images: it was partly memorising them);
 # with the default one-conv stack: box 0.804, tyres 0.690, cyclist wheels 0.851.

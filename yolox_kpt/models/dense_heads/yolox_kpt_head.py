@@ -24,7 +24,7 @@ class YOLOXKptHead(YOLOXHead):
     as MMPose's YOLOX-Pose (one 3x3 conv by default where MMPose has two, see
     ``kpt_stacked_convs``); with ``kpt_feat='reg'`` it continues from the box branch's
     features instead (``kpt_stacked_convs=0``: only two 1x1 convs, the light option whose
-    cost and accuracy the benchmark and README report). Either way classification, box and
+    cost and accuracy: docs/benchmarks.md). Either way classification, box and
     objectness outputs are exactly stock YOLOX's, and a stock YOLOX checkpoint loads with
     only the keypoint layers missing. The branch ends in two 1x1 convs: offsets
     (K_total x 2) and visibility logits (K_total).
