@@ -32,6 +32,9 @@ def parse_args():
     parser.add_argument('--epochs', type=int, default=None,
                         help='override the config\'s epochs (default: 20)')
     parser.add_argument('--num-pictures', type=int, default=4)
+    parser.add_argument('--record', default=None,
+                        help='where to write the metrics record (default: <work-dir>/demo.json;'
+                        ' docs/records/demo.json is the one the docs show)')
     return parser.parse_args()
 
 
@@ -112,7 +115,7 @@ def report(args, options, results_pkl, seconds):
     print(f"cyclist wheel kpt AP {metrics.get('kpt_AP_cyclist', 0):.3f}")
     for cls in layout.classes:
         print(f"  box AP {cls:<13}{metrics.get('bbox_AP_' + cls, 0):.3f}")
-    record = write_record(osp.join(REPO, args.work_dir, 'demo.json'), dict(
+    record = write_record(osp.join(REPO, args.record or osp.join(args.work_dir, 'demo.json')), dict(
         config=osp.relpath(CONFIG, REPO), cfg_options=options, epochs=args.epochs,
         minutes=seconds / 60, metrics={k: float(v) for k, v in metrics.items()}))
     print(f'results (with keypoints): {osp.join(REPO, results_pkl)}')
