@@ -21,22 +21,10 @@ import pytest
 import torch
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import HistoryBuffer
-from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
-from torch import nn
-from torch.utils.data import DataLoader
 
 from yolox_kpt.checkpoint import UnsafeCheckpointError, safe_torch_load
-
-
-class _Toy(BaseModel):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(2, 1)
-
-    def forward(self, inputs=None, data_samples=None, mode='tensor'):
-        return dict(loss=self.fc(torch.ones(1, 2)).sum())
+from yolox_kpt.testing.runner import toy_runner
 
 
 class _CountIters(Hook):
@@ -48,14 +36,9 @@ class _CountIters(Hook):
 
 
 def _stock_runner(work_dir, max_epochs, counter=None):
-    return Runner(model=_Toy(), work_dir=str(work_dir),
-                  train_dataloader=DataLoader([0, 1], batch_size=1,
-                                              collate_fn=lambda x: dict(inputs=x)),
-                  train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-                  optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-                  default_hooks=dict(checkpoint=dict(type=CheckpointHook, interval=1)),
-                  custom_hooks=[counter] if counter else None,
-                  experiment_name=f'stock_{work_dir.name}_{max_epochs}')
+    return toy_runner(work_dir, max_epochs, hooks=[counter] if counter else None,
+                      checkpoint_hook=dict(type=CheckpointHook, interval=1),
+                      name=f'stock_{work_dir.name}_{max_epochs}')
 
 
 def test_stock_runner_checkpoint_loads_and_resumes(tmp_path):

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from yolox_kpt.testing.corruption import json_containers
 from yolox_kpt.datasets import CocoKptDataset
 from yolox_kpt.datasets.coco_kpt import KeypointAnnotationError
 from yolox_kpt.keypoint_layout import KeypointLayoutError
@@ -56,20 +57,11 @@ json_values = st.recursive(
     max_leaves=10)
 
 
-def _containers(node, path=()):
-    """Every dict/list in the document with its path."""
-    yield path, node
-    items = node.items() if isinstance(node, dict) else enumerate(node)
-    for key, value in list(items):
-        if isinstance(value, (dict, list)):
-            yield from _containers(value, path + (key, ))
-
-
 @st.composite
 def corrupted_files(draw) -> bytes:
     data = valid_coco()
     for _ in range(draw(st.integers(1, 3))):
-        places = list(_containers(data))
+        places = list(json_containers(data))
         _, node = draw(st.sampled_from(places))
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
         action = draw(st.sampled_from(['replace', 'delete', 'duplicate', 'add']))

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from yolox_kpt.testing.corruption import json_containers
 from yolox_kpt.data_tools.coco import ConverterError
 from yolox_kpt.data_tools.converters import labelme_to_coco
 from yolox_kpt.keypoint_layout import KeypointLayout
@@ -47,19 +48,11 @@ json_values = st.recursive(
     max_leaves=8)
 
 
-def _containers(node, path=()):
-    yield path, node
-    items = node.items() if isinstance(node, dict) else enumerate(node)
-    for key, value in list(items):
-        if isinstance(value, (dict, list)):
-            yield from _containers(value, path + (key, ))
-
-
 @st.composite
 def corrupted(draw) -> bytes:
     data = valid_labelme()
     for _ in range(draw(st.integers(1, 3))):
-        _, node = draw(st.sampled_from(list(_containers(data))))
+        _, node = draw(st.sampled_from(list(json_containers(data))))
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
         action = draw(st.sampled_from(['replace', 'delete', 'duplicate']))
         if not keys:
