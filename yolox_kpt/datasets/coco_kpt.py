@@ -115,18 +115,10 @@ class CocoKptDataset(CocoDataset):
         }
 
         data_list = []
-        ann_ids_seen = set()
-        self._check_references(coco.dataset)
         for img_id in coco.get_img_ids():
             raw_img_info = coco.load_imgs([img_id])[0]
             raw_img_info['img_id'] = img_id
             raw_ann_info = coco.load_anns(coco.get_ann_ids(img_ids=[img_id]))
-            for ann in raw_ann_info:
-                if ann['id'] in ann_ids_seen:
-                    raise KeypointAnnotationError(
-                        f"{self.ann_file}: annotation id {ann['id']} is used twice "
-                        f'(image id {img_id})')
-                ann_ids_seen.add(ann['id'])
             data_list.append(
                 self.parse_data_info(dict(raw_ann_info=raw_ann_info,
                                           raw_img_info=raw_img_info)))
@@ -150,7 +142,7 @@ class CocoKptDataset(CocoDataset):
                 'without labels still need "annotations": [])')
         if not data['images']:
             raise KeypointAnnotationError(f'{self.ann_file}: lists no images')
-        self._check_schema(data)
+        self._check_file(data)
         coco = self.COCOAPI()
         coco.dataset = data
         with contextlib.redirect_stdout(io.StringIO()):
@@ -159,9 +151,11 @@ class CocoKptDataset(CocoDataset):
         coco.img_ann_map, coco.cat_img_map = coco.imgToAnns, coco.catToImgs
         return coco
 
-    def _check_schema(self, data: dict) -> None:
-        """Each entry a dict whose fields have COCO's types, before pycocotools indexes
-        them (it would raise a bare KeyError / TypeError, or index garbage)."""
+    def _check_file(self, data: dict) -> None:
+        """Each entry a dict whose fields have COCO's types; every image and category id
+        once, every annotation id once and on a known image and category. Before
+        pycocotools indexes the file: it would raise a bare KeyError / TypeError, or
+        silently drop or overwrite what breaks these."""
         def is_id(v):
             return isinstance(v, (int, str)) and not isinstance(v, bool)
 
@@ -172,23 +166,35 @@ class CocoKptDataset(CocoDataset):
         def fail(where, msg):
             raise KeypointAnnotationError(f'{self.ann_file}: {where}: {msg}')
 
+        seen_ids, seen_names = {}, {}
         for i, img in enumerate(data['images']):
             if not isinstance(img, dict) or not is_id(img.get('id')):
                 fail(f'images[{i}]', f'needs an integer "id", got {img!r:.80}')
             where = f"image id {img['id']}"
             if not isinstance(img.get('file_name'), str) or not img['file_name']:
                 fail(where, f"needs a \"file_name\" string, got {img.get('file_name')!r}")
+            if img['id'] in seen_ids:
+                raise KeypointAnnotationError(
+                    f"{self.ann_file}: image id {img['id']} is listed twice "
+                    f"({seen_ids[img['id']]!r} and {img['file_name']!r})")
+            if img['file_name'] in seen_names:
+                raise KeypointAnnotationError(
+                    f"{self.ann_file}: image file {img['file_name']!r} is listed twice, "
+                    f"as image ids {seen_names[img['file_name']]} and {img['id']}")
+            seen_ids[img['id']] = img['file_name']
+            seen_names[img['file_name']] = img['id']
             for key in ('width', 'height'):
                 if not is_number(img.get(key)) or img[key] <= 0:
                     fail(where, f'needs a positive "{key}", got {img.get(key)!r}')
-        seen = {}
+        cat_names = {}
         for i, cat in enumerate(data['categories']):
             if not isinstance(cat, dict) or not is_id(cat.get('id')):
                 fail(f'categories[{i}]', f'needs an integer "id", got {cat!r:.80}')
             where = f"category id {cat['id']}"
-            if cat['id'] in seen:
-                fail(where, f"is listed twice ({seen[cat['id']]!r} and {cat.get('name')!r})")
-            seen[cat['id']] = cat.get('name')
+            if cat['id'] in cat_names:
+                fail(where, f"is listed twice ({cat_names[cat['id']]!r} and "
+                     f"{cat.get('name')!r})")
+            cat_names[cat['id']] = cat.get('name')
             if not isinstance(cat.get('name'), str) or not cat['name']:
                 fail(where, f"needs a \"name\" string, got {cat.get('name')!r}")
             kpts = cat.get('keypoints')
@@ -202,6 +208,7 @@ class CocoKptDataset(CocoDataset):
                     for p in skel)):
                 fail(where, f'"skeleton" must be a list of [i, j] keypoint numbers, got '
                      f'{skel!r}')
+        ann_ids = set()
         for i, ann in enumerate(data['annotations']):
             if not isinstance(ann, dict) or not is_id(ann.get('id')):
                 fail(f'annotations[{i}]', f'needs an integer "id", got {ann!r:.80}')
@@ -209,6 +216,13 @@ class CocoKptDataset(CocoDataset):
             for key in ('image_id', 'category_id'):
                 if not is_id(ann.get(key)):
                     fail(where, f'needs an integer "{key}", got {ann.get(key)!r}')
+            if ann['image_id'] not in seen_ids:
+                fail(where, 'its image is not in "images"')
+            if ann['category_id'] not in cat_names:
+                fail(where, f"category id {ann['category_id']} is not in \"categories\"")
+            if ann['id'] in ann_ids:
+                fail(where, 'its id is used twice')
+            ann_ids.add(ann['id'])
             box = ann.get('bbox')
             if not (isinstance(box, list) and len(box) == 4
                     and all(is_number(v) for v in box)):
@@ -226,39 +240,6 @@ class CocoKptDataset(CocoDataset):
                 self._counts['annotations without "area" (box area used)'] += 1
             elif not is_number(ann['area']):
                 fail(where, f'"area" must be a finite number, got {ann["area"]!r}')
-
-    def _check_references(self, dataset: dict) -> None:
-        """Every image once, every annotation on a known image and category, sane boxes:
-        pycocotools would silently drop or overwrite what breaks these."""
-        seen_ids, seen_names = {}, {}
-        for img in dataset['images']:
-            if img['id'] in seen_ids:
-                raise KeypointAnnotationError(
-                    f"{self.ann_file}: image id {img['id']} is listed twice "
-                    f"({seen_ids[img['id']]!r} and {img.get('file_name')!r})")
-            if img.get('file_name') in seen_names:
-                raise KeypointAnnotationError(
-                    f"{self.ann_file}: image file {img.get('file_name')!r} is listed twice, "
-                    f"as image ids {seen_names[img.get('file_name')]} and {img['id']}")
-            seen_ids[img['id']] = img.get('file_name')
-            seen_names[img.get('file_name')] = img['id']
-        cat_ids = {c['id'] for c in dataset['categories']}
-        for ann in dataset['annotations']:
-            where = (f"{self.ann_file}: annotation id {ann.get('id')} (image id "
-                     f"{ann.get('image_id')})")
-            if ann.get('image_id') not in seen_ids:
-                raise KeypointAnnotationError(f'{where}: its image is not in "images"')
-            if ann.get('category_id') not in cat_ids:
-                raise KeypointAnnotationError(
-                    f"{where}: category id {ann.get('category_id')} is not in \"categories\"")
-            box = ann.get('bbox')
-            try:
-                ok = len(box) == 4 and np.all(np.isfinite(np.asarray(box, dtype=np.float64)))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise KeypointAnnotationError(
-                    f'{where}: bbox must be 4 finite numbers [x, y, w, h], got {box}')
 
     def _check_image_file(self, data_info: dict) -> None:
         """A local image that exists and looks like an image, or an error naming it."""
@@ -364,10 +345,8 @@ class CocoKptDataset(CocoDataset):
         out = np.zeros((self.layout.num_keypoints, 3), dtype=np.float32)
         if num == 0 or len(raw) == 0:
             return out
-        try:
-            arr = np.asarray(raw, dtype=np.float64).reshape(num, 3)
-        except (TypeError, ValueError):
-            raise KeypointAnnotationError(f'{where}: keypoints are not numbers: {raw}')
+        # _check_file made them numbers, and the length is 3 x num
+        arr = np.asarray(raw, dtype=np.float64).reshape(num, 3)
         if not np.all(np.isfinite(arr)):
             raise KeypointAnnotationError(f'{where}: keypoints contain NaN or inf: {raw}')
         vis = arr[:, 2]
