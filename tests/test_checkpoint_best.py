@@ -23,26 +23,30 @@ class _KillInSave(Hook):
             raise _Killed
 
 
-def _runner(tmp_path, killer):
-    return toy_runner(tmp_path, max_epochs=3, hooks=[killer],
-                      name=f'best_ckpt_{tmp_path.name}')
+def _best_then_kill(tmp_path, hook_type):
+    """A best at epoch 1 (acc 0.5), then a better one at epoch 2 whose save is killed.
 
-
-def test_killed_while_saving_a_new_best_keeps_the_old_best(tmp_path):
-    hook_type = AtomicCheckpointHook
+    Returns:
+        tuple: (runner, killer, path of the epoch-1 best).
+    """
     killer = _KillInSave()
-    runner = _runner(tmp_path, killer)
+    runner = toy_runner(tmp_path, max_epochs=3, hooks=[killer],
+                        name=f'best_ckpt_{tmp_path.name}')
     hook = hook_type(interval=1, save_best='acc', rule='greater')
     hook.before_train(runner)
     runner.train_loop._epoch = 1
     hook._save_best_checkpoint(runner, dict(acc=0.5))
     first = hook.best_ckpt_path
     assert safe_torch_load(first)['meta']['epoch'] == 1
-
     runner.train_loop._epoch = 2
     killer.armed = True
     with pytest.raises(_Killed):
         hook._save_best_checkpoint(runner, dict(acc=0.7))
+    return runner, killer, first
+
+
+def test_killed_while_saving_a_new_best_keeps_the_old_best(tmp_path):
+    runner, killer, first = _best_then_kill(tmp_path, AtomicCheckpointHook)
     # The kill came before the new best was written: the old one must still load.
     assert safe_torch_load(first)['meta']['epoch'] == 1
 
@@ -51,7 +55,7 @@ def test_killed_while_saving_a_new_best_keeps_the_old_best(tmp_path):
     killer.armed = False
     runner.message_hub.update_info('best_ckpt', first)
     runner.message_hub.update_info('best_score', 0.5)
-    hook = hook_type(interval=1, save_best='acc', rule='greater')
+    hook = AtomicCheckpointHook(interval=1, save_best='acc', rule='greater')
     hook.before_train(runner)
     runner.train_loop._epoch = 3
     hook._save_best_checkpoint(runner, dict(acc=0.9))
@@ -63,15 +67,5 @@ def test_killed_while_saving_a_new_best_keeps_the_old_best(tmp_path):
 def test_stock_hook_loses_the_best_on_such_a_kill(tmp_path):
     """The upstream behaviour the hook above fixes (if mmengine fixes it, drop the shim)."""
     from mmengine.hooks import CheckpointHook
-    killer = _KillInSave()
-    runner = _runner(tmp_path, killer)
-    hook = CheckpointHook(interval=1, save_best='acc', rule='greater')
-    hook.before_train(runner)
-    runner.train_loop._epoch = 1
-    hook._save_best_checkpoint(runner, dict(acc=0.5))
-    first = hook.best_ckpt_path
-    runner.train_loop._epoch = 2
-    killer.armed = True
-    with pytest.raises(_Killed):
-        hook._save_best_checkpoint(runner, dict(acc=0.7))
+    _, _, first = _best_then_kill(tmp_path, CheckpointHook)
     assert not list(tmp_path.glob('best_*.pth')), first

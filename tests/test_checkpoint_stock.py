@@ -23,7 +23,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from yolox_kpt.checkpoint import UnsafeCheckpointError, safe_torch_load
+from yolox_kpt.checkpoint import UnsafeCheckpointError
 from yolox_kpt.testing.runner import toy_runner
 
 

@@ -4,16 +4,14 @@ The layout is what users type into configs (``keypoint_layout=dict(...)``) and w
 JSON or an exported model's metadata holds: any value of any type in any field must give a
 ``KeypointLayoutError`` naming the field, never a bare TypeError deep inside.
 """
-import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from yolox_kpt.testing.corruption import fuzz_settings
 from yolox_kpt.keypoint_layout import KeypointLayout, KeypointLayoutError
 
-FAST = int(os.environ.get('YOLOX_KPT_FUZZ_FAST', 200))
-SLOW = int(os.environ.get('YOLOX_KPT_FUZZ_EXAMPLES', 5000))
 
 names = st.sampled_from(['left_eye', 'right_eye', 'nose', 'FL', 'FR', 'RL', 'RR', 'w', 'x',
                          'eyeL', 'eyeR', ''])
@@ -46,15 +44,14 @@ def check(cfg) -> None:
     assert sorted(layout.flip_indices) == list(range(layout.num_keypoints))
 
 
-@settings(max_examples=FAST, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@fuzz_settings(slow=False)
 @given(cfg=layouts | anything)
 def test_any_layout_config_is_valid_or_a_named_error(cfg):
     check(cfg)
 
 
 @pytest.mark.slow
-@settings(max_examples=SLOW, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fuzz_settings(slow=True)
 @given(cfg=layouts | anything)
 def test_any_layout_config_long_run(cfg):
     check(cfg)

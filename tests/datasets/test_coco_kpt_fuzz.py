@@ -12,22 +12,19 @@ runs the long version.
 """
 import copy
 import json
-import os
 
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from yolox_kpt.testing.corruption import json_containers
+from yolox_kpt.testing.corruption import fuzz_settings, json_containers
 from yolox_kpt.datasets import CocoKptDataset
 from yolox_kpt.datasets.coco_kpt import KeypointAnnotationError
 from yolox_kpt.keypoint_layout import KeypointLayoutError
 
 CLASSES = ('vehicle', 'pedestrian', 'animal')
-FAST = int(os.environ.get('YOLOX_KPT_FUZZ_FAST', 200))
-SLOW = int(os.environ.get('YOLOX_KPT_FUZZ_EXAMPLES', 5000))
 
 
 def valid_coco() -> dict:
@@ -119,18 +116,14 @@ def check_outcome(raw: bytes, root) -> None:
         f'counted as skipped: {dataset.annotation_counts}')
 
 
-@settings(max_examples=FAST, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow, HealthCheck.data_too_large])
+@fuzz_settings(slow=False, suppress=('function_scoped_fixture', 'data_too_large'))
 @given(raw=corrupted_files())
 def test_corrupted_coco_file_is_a_named_error_or_counted(raw, image_root):
     check_outcome(raw, image_root)
 
 
 @pytest.mark.slow
-@settings(max_examples=SLOW, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow, HealthCheck.data_too_large])
+@fuzz_settings(slow=True, suppress=('function_scoped_fixture', 'data_too_large'))
 @given(raw=corrupted_files())
 def test_corrupted_coco_file_long_run(raw, image_root):
     check_outcome(raw, image_root)

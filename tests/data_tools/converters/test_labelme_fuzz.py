@@ -4,21 +4,18 @@ counted as skipped). ``make test`` runs 200 examples, the slow run
 ``YOLOX_KPT_FUZZ_EXAMPLES=5000``."""
 import copy
 import json
-import os
 
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from yolox_kpt.testing.corruption import json_containers
+from yolox_kpt.testing.corruption import fuzz_settings, json_containers
 from yolox_kpt.data_tools.coco import ConverterError
 from yolox_kpt.data_tools.converters import labelme_to_coco
 from yolox_kpt.keypoint_layout import KeypointLayout
 
-FAST = int(os.environ.get('YOLOX_KPT_FUZZ_FAST', 200))
-SLOW = int(os.environ.get('YOLOX_KPT_FUZZ_EXAMPLES', 5000))
 LAYOUT = KeypointLayout.build(('vehicle', 'pedestrian'),
                               dict(vehicle=('fl_tyre', 'fr_tyre')),
                               sigmas=dict(fl_tyre=.1, fr_tyre=.1))
@@ -93,16 +90,14 @@ def check(raw: bytes, folder) -> None:
         'rectangle') - kinds.count('point')
 
 
-@settings(max_examples=FAST, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@fuzz_settings(slow=False, suppress=('function_scoped_fixture',))
 @given(raw=corrupted())
 def test_corrupted_labelme_file_is_a_named_error_or_accounted(raw, folder):
     check(raw, folder)
 
 
 @pytest.mark.slow
-@settings(max_examples=SLOW, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@fuzz_settings(slow=True, suppress=('function_scoped_fixture',))
 @given(raw=corrupted())
 def test_corrupted_labelme_file_long_run(raw, folder):
     check(raw, folder)

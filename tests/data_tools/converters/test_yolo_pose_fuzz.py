@@ -1,20 +1,18 @@
 """Random YOLO pose label files: a ``ConverterError`` naming the file and line, or one
 COCO annotation per non-blank line (nothing dropped). ``make test`` runs 200 examples, the
 slow run ``YOLOX_KPT_FUZZ_EXAMPLES=5000``."""
-import os
 
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from yolox_kpt.data_tools.coco import ConverterError
 from yolox_kpt.data_tools.converters.yolo_pose import _split_to_coco
+from yolox_kpt.testing.corruption import fuzz_settings
 from yolox_kpt.keypoint_layout import KeypointLayout
 
-FAST = int(os.environ.get('YOLOX_KPT_FUZZ_FAST', 200))
-SLOW = int(os.environ.get('YOLOX_KPT_FUZZ_EXAMPLES', 5000))
 LAYOUT = KeypointLayout.build(('vehicle', 'pedestrian'),
                               dict(vehicle=('fl_tyre', 'fr_tyre')),
                               sigmas=dict(fl_tyre=.1, fr_tyre=.1))
@@ -50,16 +48,14 @@ def check(raw: bytes, root) -> None:
     assert counts['num_objects'] == sum(1 for line in text.splitlines() if line.strip())
 
 
-@settings(max_examples=FAST, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@fuzz_settings(slow=False, suppress=('function_scoped_fixture',))
 @given(raw=label_files)
 def test_random_label_file_is_a_named_error_or_whole(raw, dataset):
     check(raw, dataset)
 
 
 @pytest.mark.slow
-@settings(max_examples=SLOW, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@fuzz_settings(slow=True, suppress=('function_scoped_fixture',))
 @given(raw=label_files)
 def test_random_label_file_long_run(raw, dataset):
     check(raw, dataset)
