@@ -10,7 +10,6 @@ exception, or an annotation that vanishes uncounted, is a bug.
 ``make test`` runs 200 examples; ``YOLOX_KPT_FUZZ_EXAMPLES=5000 pytest -m slow tests/datasets/test_coco_kpt_fuzz.py``
 runs the long version.
 """
-import copy
 import json
 
 import cv2
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yolox_kpt.testing.corruption import fuzz_settings, json_containers
+from yolox_kpt.testing.corruption import corrupt_json, fuzz_settings
 from yolox_kpt.datasets import CocoKptDataset
 from yolox_kpt.datasets.coco_kpt import KeypointAnnotationError
 from yolox_kpt.keypoint_layout import KeypointLayoutError
@@ -58,25 +57,9 @@ json_values = st.recursive(
 def corrupted_files(draw) -> bytes:
     data = valid_coco()
     for _ in range(draw(st.integers(1, 3))):
-        places = list(json_containers(data))
-        _, node = draw(st.sampled_from(places))
-        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        action = draw(st.sampled_from(['replace', 'delete', 'duplicate', 'add']))
-        if action == 'add' or not keys:
-            if isinstance(node, dict):
-                node[draw(st.sampled_from(['id', 'bbox', 'keypoints', 'iscrowd', 'area',
-                                           'ignore', 'width', 'skeleton', 'name']))] = \
-                    draw(json_values)
-            else:
-                node.append(draw(json_values))
-            continue
-        key = draw(st.sampled_from(keys))
-        if action == 'replace':
-            node[key] = draw(json_values)
-        elif action == 'delete':
-            del node[key]
-        elif isinstance(node, list):
-            node.append(copy.deepcopy(node[key]))
+        corrupt_json(draw, data, json_values,
+                     add_keys=('id', 'bbox', 'keypoints', 'iscrowd', 'area', 'ignore', 'width',
+                               'skeleton', 'name'))
     raw = json.dumps(data).encode()
     damage = draw(st.sampled_from(['none', 'none', 'truncate', 'garble']))
     if damage == 'truncate':

@@ -2,7 +2,6 @@
 accounted for (rectangles -> annotations, points -> labelled keypoints, other shape types
 counted as skipped). ``make test`` runs 200 examples, the slow run
 ``YOLOX_KPT_FUZZ_EXAMPLES=5000``."""
-import copy
 import json
 
 import cv2
@@ -11,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yolox_kpt.testing.corruption import fuzz_settings, json_containers
+from yolox_kpt.testing.corruption import corrupt_json, fuzz_settings
 from yolox_kpt.data_tools.coco import ConverterError
 from yolox_kpt.data_tools.converters import labelme_to_coco
 from yolox_kpt.keypoint_layout import KeypointLayout
@@ -49,18 +48,7 @@ json_values = st.recursive(
 def corrupted(draw) -> bytes:
     data = valid_labelme()
     for _ in range(draw(st.integers(1, 3))):
-        _, node = draw(st.sampled_from(list(json_containers(data))))
-        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        action = draw(st.sampled_from(['replace', 'delete', 'duplicate']))
-        if not keys:
-            continue
-        key = draw(st.sampled_from(keys))
-        if action == 'replace':
-            node[key] = draw(json_values)
-        elif action == 'delete':
-            del node[key]
-        elif isinstance(node, list):
-            node.append(copy.deepcopy(node[key]))
+        corrupt_json(draw, data, json_values)
     raw = json.dumps(data).encode()
     if draw(st.integers(0, 9)) == 0:
         raw = raw[:draw(st.integers(0, len(raw)))]
