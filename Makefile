@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --upgrade "pip>=24"
 	$(PIP) install "$(TORCH_SPEC)" "setuptools>=77,<82" wheel numpy
 	MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install --no-build-isolation "$(MMCV_SPEC)"
-	$(PIP) install --no-build-isolation -e ".[dev,deploy]"
+	$(PIP) install --no-build-isolation -e ".[train,dev,deploy]"
 	$(PIP) install --no-deps "$(MMDEPLOY_SPEC)"
 	$(PY) -c "import mmcv.ops, mmdet, yolox_kpt; print('yolox-kpt installed: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
 	touch $(STAMP)

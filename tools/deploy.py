@@ -10,12 +10,15 @@ Examples:
     python tools/deploy.py deploy_configs/keypoint-detection_onnxruntime_dynamic.py \\
         configs/yolox-kpt/yolox-kpt_s_8xb8-300e_coco-person.py work_dirs/run/epoch_300.pth \\
         demo.jpg --work-dir work_dirs/deploy/s-ort
-    # on a CUDA machine with TensorRT 8.x:
-    python tools/deploy.py deploy_configs/keypoint-detection_tensorrt-fp16_static-640x640.py \\
-        CONFIG CKPT demo.jpg --device cuda:0 --work-dir work_dirs/deploy/s-trt
-    # ONNX for TensorRT only (e.g. on a CPU workstation; build the engine on the Jetson):
-    python tools/deploy.py deploy_configs/keypoint-detection_tensorrt10-fp16_static-640x640.py \\
+    # ONNX for TensorRT >= 8.5 (no plugin; any machine, CPU is fine), engine built on the
+    # Jetson with the trtexec line written to build_engine.sh:
+    python tools/deploy.py \\
+        deploy_configs/keypoint-detection_tensorrt8.5+-fp16_static-640x640.py \\
         CONFIG CKPT demo.jpg --onnx-only
+    # TensorRT < 8.5 (mmdeploy's NMS plugin) on a CUDA machine with TensorRT 8.x installed:
+    python tools/deploy.py \\
+        deploy_configs/keypoint-detection_tensorrt-pre8.5-fp16_static-640x640.py \\
+        CONFIG CKPT demo.jpg --device cuda:0 --work-dir work_dirs/deploy/s-trt
 """
 import importlib.util
 import os.path as osp
@@ -51,7 +54,7 @@ def fail(msg: str):
     sys.exit(f'tools/deploy.py: {msg}')
 
 
-def check_inputs(args, backend: str):
+def check_inputs(args, backend: str, nms_op: str = 'auto'):
     for name in ('deploy_cfg', 'model_cfg', 'checkpoint', 'img'):
         if not osp.isfile(getattr(args, name)):
             fail(f'{name} {getattr(args, name)!r}: no such file')
@@ -59,17 +62,33 @@ def check_inputs(args, backend: str):
         if not osp.isfile(img):
             fail(f'--test-img {img!r}: no such file')
     if importlib.util.find_spec('mmdeploy') is None:
-        fail('mmdeploy is not installed: `make install`, or pip install -e ".[deploy]" && '
-             'pip install --no-deps mmdeploy==1.3.1')
+        fail('mmdeploy is not installed: `make install`, or pip install -e ".[train,deploy]" '
+             '&& pip install --no-deps mmdeploy==1.3.1')
     if backend == 'onnxruntime' and importlib.util.find_spec('onnxruntime') is None:
-        fail('onnxruntime is not installed: pip install -e ".[deploy]"')
+        fail('onnxruntime is not installed: pip install -e ".[train,deploy]"')
     if backend == 'tensorrt' and not args.onnx_only:
         if importlib.util.find_spec('tensorrt') is None:
-            fail('TensorRT is not installed: pip install -e ".[deploy-gpu]" on a CUDA machine '
-                 '(Jetson: JetPack\'s python3-libnvinfer), or pass --onnx-only to write '
-                 'the ONNX graph and build the engine on the target')
+            fail('TensorRT is not installed: pip install -e ".[train,deploy-gpu]" on a CUDA '
+                 'machine (Jetson: JetPack\'s python3-libnvinfer), or pass --onnx-only to '
+                 'write the ONNX graph and build the engine on the target')
         if not args.device.startswith('cuda'):
             fail('TensorRT needs --device cuda (or pass --onnx-only)')
+        check_tensorrt_version(args.deploy_cfg, nms_op)
+
+
+def check_tensorrt_version(deploy_cfg: str, nms_op: str) -> None:
+    """The plugin-free configs need TensorRT >= 8.5 (native NonMaxSuppression); on 8.5 and
+    later the mmdeploy-plugin ones still work but need no plugin."""
+    import tensorrt
+    version = tuple(int(v) for v in tensorrt.__version__.split('.')[:2])
+    if nms_op == 'onnx' and version < (8, 5):
+        fail(f'{deploy_cfg}: TensorRT {tensorrt.__version__} parses ONNX NonMaxSuppression '
+             'only from 8.5 on; use a deploy_configs/keypoint-detection_tensorrt-pre8.5-* '
+             'config (mmdeploy\'s NMS plugin)')
+    if nms_op != 'onnx' and version >= (8, 5):
+        print(f'tools/deploy.py: TensorRT {tensorrt.__version__} needs no plugin: the '
+              'deploy_configs/keypoint-detection_tensorrt8.5+-* configs give an engine '
+              'without mmdeploy\'s plugin library', file=sys.stderr)
 
 
 def main():
@@ -85,7 +104,7 @@ def main():
         backend = check_deploy_cfg(deploy_cfg, args.deploy_cfg)
     except ValueError as e:
         fail(str(e))
-    check_inputs(args, backend)
+    check_inputs(args, backend, deploy_cfg.codebase_config.get('nms_op', 'auto'))
     import yolox_kpt  # noqa: F401  (registers the model, applies yolox_kpt.compat)
     from yolox_kpt.apis.layout import resolve_layout
     from yolox_kpt.keypoint_layout import KeypointLayoutError
@@ -117,7 +136,8 @@ def main():
                 f.write('# int8 needs a calibration cache: add --calib=<cache file>\n')
             f.write(command + '\n')
         if args.onnx_only or deploy_cfg.codebase_config.get('nms_op', 'auto') == 'onnx':
-            # mmdeploy 1.3.1's TensorRT builder does not run on TensorRT 10 (mmdeploy 2758).
+            # the plugin-free graph's engine is built where it runs, by trtexec: mmdeploy
+            # 1.3.1's TensorRT builder does not run on TensorRT 10 (mmdeploy 2758).
             logger.info(f'build the engine with: {command} (also in '
                         f'{osp.join(work_dir, "build_engine.sh")})')
             return

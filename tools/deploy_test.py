@@ -9,7 +9,7 @@ Examples:
         deploy_configs/keypoint-detection_onnxruntime_dynamic.py CONFIG \\
         --model work_dirs/deploy/s-ort/end2end.onnx --out work_dirs/deploy/s-ort/results.pkl
     python tools/deploy_test.py \\
-        deploy_configs/keypoint-detection_tensorrt-fp16_static-640x640.py CONFIG \\
+        deploy_configs/keypoint-detection_tensorrt-pre8.5-fp16_static-640x640.py CONFIG \\
         --model work_dirs/deploy/s-trt/end2end.engine --device cuda:0
 """
 import os.path as osp

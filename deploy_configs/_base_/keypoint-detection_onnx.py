@@ -16,7 +16,7 @@ codebase_config = dict(
     task='PoseDetection',  # yolox_kpt.deploy.KeypointDetection (mmdeploy's Task enum is closed)
     module=['yolox_kpt.deploy'],
     model_type='end2end',
-    nms_op='auto',  # 'onnx': standard NonMaxSuppression even for TensorRT (TensorRT 10)
+    nms_op='auto',  # 'onnx': standard NonMaxSuppression for TensorRT too (TensorRT >= 8.5)
     post_processing=dict(
         score_threshold=0.05,
         confidence_threshold=0.005,

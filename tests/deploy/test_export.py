@@ -1,4 +1,5 @@
 """Exported graphs answer like PyTorch: ONNX Runtime sessions, TensorRT-flavoured graphs."""
+import json
 import os.path as osp
 import subprocess
 import sys
@@ -23,19 +24,11 @@ CONFIGS = {
     's': 'yolox-kpt_s_8xb8-300e_synthetic-driving.py',
 }
 ORT_DYNAMIC = osp.join(DEPLOY, 'keypoint-detection_onnxruntime_dynamic.py')
-# TensorRT 8.4's ONNX parser (onnx-tensorrt docs/operators.md, release 8.4): every operator
-# marked "Y" that a YOLOX graph could contain; TensorRT 8.5-10.x support a superset.
-TRT_PARSER_OPS = {
-    'Abs', 'Add', 'And', 'ArgMax', 'ArgMin', 'AveragePool', 'BatchNormalization', 'Cast',
-    'Ceil', 'Clip', 'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'ConvTranspose', 'Div',
-    'Equal', 'Exp', 'Expand', 'Flatten', 'Floor', 'Gather', 'GatherElements', 'GatherND',
-    'Gemm', 'GlobalAveragePool', 'GlobalMaxPool', 'Greater', 'GreaterOrEqual', 'HardSigmoid',
-    'Identity', 'LeakyRelu', 'Less', 'LessOrEqual', 'Log', 'MatMul', 'Max', 'MaxPool', 'Min',
-    'Mul', 'Neg', 'NonMaxSuppression', 'Not', 'Or', 'Pad', 'Pow', 'Range', 'ReduceMax',
-    'ReduceMean', 'ReduceMin', 'ReduceSum', 'Relu', 'Reshape', 'Resize', 'Round', 'Shape',
-    'Sigmoid', 'Slice', 'Softmax', 'Split', 'Sqrt', 'Squeeze', 'Sub', 'Sum', 'Tile', 'TopK',
-    'Transpose', 'Unsqueeze', 'Where'
-}
+# What TensorRT's ONNX parser supports, per release (onnx-tensorrt docs/operators.md; the
+# JSON file says how it was made): the TensorRT < 8.5 configs are checked against 8.4, the
+# plugin-free >= 8.5 ones against 8.5 and 10.x.
+with open(osp.join(osp.dirname(osp.abspath(__file__)), 'onnx_tensorrt_operators.json')) as _f:
+    TRT_PARSER = json.load(_f)['releases']
 
 
 @pytest.fixture(scope='module')
@@ -126,22 +119,26 @@ def op_types(path):
 
 
 @pytest.mark.parametrize('deploy_cfg,plugin', [
-    ('keypoint-detection_tensorrt_dynamic-320x320-1344x1344.py', True),
-    ('keypoint-detection_tensorrt-fp16_static-640x640.py', True),
-    ('keypoint-detection_tensorrt10_dynamic-320x320-1344x1344.py', False),
-    ('keypoint-detection_tensorrt10-fp16_static-640x640.py', False),
+    ('keypoint-detection_tensorrt-pre8.5_dynamic-320x320-1344x1344.py', True),
+    ('keypoint-detection_tensorrt-pre8.5-fp16_static-640x640.py', True),
+    ('keypoint-detection_tensorrt8.5+_dynamic-320x320-1344x1344.py', False),
+    ('keypoint-detection_tensorrt8.5+-fp16_static-640x640.py', False),
 ])
 def test_tensorrt_graphs(deploy_cfg, plugin, images, tmp_path):
     """Made on CPU in mmdeploy's TensorRT rewriting context: only operators TensorRT's ONNX
-    parser supports, plus TRTBatchedNMS for the 8.x configs and no custom op for 10.x;
-    constant K for TopK and initializer NMS thresholds (TensorRT's restrictions)."""
+    parser supports in the releases the config targets (8.4 for the < 8.5 configs, plus
+    mmdeploy's TRTBatchedNMS; 8.5 and 10.x, with no custom op, for the >= 8.5 ones);
+    constant K for TopK (8.x), below 3840 and sorted (10.x), and initializer NMS thresholds."""
     cfg = model_cfg('nano')
     ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
     path = export_onnx(cfg, osp.join(DEPLOY, deploy_cfg), ckpt, images[0],
                        str(tmp_path / 'trt'))
     ops, graph = op_types(path)
     custom = {op for op in ops if op[0] != 'ai.onnx'}
-    assert {op for d, op in ops if d == 'ai.onnx'} <= TRT_PARSER_OPS
+    standard = {op for d, op in ops if d == 'ai.onnx'}
+    for release in (('8.4', ) if plugin else ('8.5', '10.1')):
+        assert standard <= set(TRT_PARSER[release]['supported']), (release, standard - set(
+            TRT_PARSER[release]['supported']))
     if plugin:
         assert custom == {('mmdeploy', 'TRTBatchedNMS')}
     else:
@@ -151,6 +148,13 @@ def test_tensorrt_graphs(deploy_cfg, plugin, images, tmp_path):
     for node in graph.node:
         if node.op_type == 'TopK':
             assert node.input[1] in constants
+            k = [onnx.numpy_helper.to_array(i) for i in graph.initializer
+                 if i.name == node.input[1]] or [
+                     onnx.numpy_helper.to_array(a.t) for n in graph.node
+                     if n.op_type == 'Constant' and n.output[0] == node.input[1]
+                     for a in n.attribute if a.name == 'value']
+            assert int(np.asarray(k[0]).reshape(-1)[0]) < 3840
+            assert all(a.i == 1 for a in node.attribute if a.name == 'sorted')
         if node.op_type == 'NonMaxSuppression':
             assert all(i in constants for i in node.input[2:])
     if not plugin:
@@ -189,7 +193,7 @@ def test_deploy_tool_and_its_errors(images, tmp_path):
     bad.write_text(f"_base_ = ['{ORT_DYNAMIC}']\nbackend_config = dict(type='ncnn')\n")
     proc = run_tool(str(bad), cfg_file, ckpt, images[0])
     assert proc.returncode != 0 and "'ncnn' is not supported" in proc.stderr
-    trt = osp.join(DEPLOY, 'keypoint-detection_tensorrt-fp16_static-640x640.py')
+    trt = osp.join(DEPLOY, 'keypoint-detection_tensorrt-pre8.5-fp16_static-640x640.py')
     proc = run_tool(trt, cfg_file, ckpt, images[0], '--work-dir', str(tmp_path / 'trt'))
     assert proc.returncode != 0 and 'deploy-gpu' in proc.stderr and '--onnx-only' in \
         proc.stderr
@@ -201,7 +205,7 @@ def test_deploy_tool_and_its_errors(images, tmp_path):
     # int8: the plugin flag stays on the command line, the calibration hint on its own line
     from yolox_kpt.deploy.export import trtexec_command
     int8 = Config.fromfile(osp.join(
-        DEPLOY, 'keypoint-detection_tensorrt-int8_dynamic-320x320-1344x1344.py'))
+        DEPLOY, 'keypoint-detection_tensorrt-pre8.5-int8_dynamic-320x320-1344x1344.py'))
     cmd = trtexec_command(int8, 'end2end.onnx', 'end2end.engine')
     assert '--int8' in cmd and '#' not in cmd and cmd.endswith('libmmdeploy_tensorrt_ops.so')
 
@@ -222,3 +226,28 @@ def test_runtime_input_errors(images, tmp_path):
     with pytest.raises(FileNotFoundError, match='no such model file'):
         KeypointDetector(str(tmp_path / 'static' / 'nope.onnx'),
                          meta=str(tmp_path / 'static' / SIDECAR_FILE))
+
+
+def test_tensorrt_config_names_say_their_version(monkeypatch):
+    """tensorrt8.5+ configs: standard NonMaxSuppression; tensorrt-pre8.5: mmdeploy's plugin;
+    and tools/deploy.py refuses a plugin-free config on a TensorRT that cannot parse it."""
+    import glob
+    import importlib.util
+    import types
+    configs = sorted(glob.glob(osp.join(DEPLOY, 'keypoint-detection_tensorrt*.py')))
+    assert len(configs) == 7
+    for path in configs:
+        name = osp.basename(path)
+        plugin_free = Config.fromfile(path).codebase_config.nms_op == 'onnx'
+        assert name.startswith('keypoint-detection_tensorrt8.5+') == plugin_free, name
+        assert name.startswith('keypoint-detection_tensorrt-pre8.5') != plugin_free, name
+    spec = importlib.util.spec_from_file_location('deploy_tool',
+                                                  osp.join(REPO, 'tools', 'deploy.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setitem(sys.modules, 'tensorrt', types.SimpleNamespace(__version__='8.4.3.1'))
+    with pytest.raises(SystemExit, match='NonMaxSuppression only from 8.5 on'):
+        tool.check_tensorrt_version('x.py', 'onnx')
+    tool.check_tensorrt_version('x.py', 'auto')
+    monkeypatch.setitem(sys.modules, 'tensorrt', types.SimpleNamespace(__version__='8.5.2.2'))
+    tool.check_tensorrt_version('x.py', 'onnx')

@@ -4,13 +4,16 @@ MODEL is a config (then give CHECKPOINT; a config whose classes or keypoints dif
 checkpoint's is refused) or an exported model (end2end.onnx, or a TensorRT engine with
 yolox_kpt_runtime.json beside it). Prints the frames per second of the model
 (pre-processing, network, post-processing) and of the whole loop (with decoding, drawing,
-encoding).
+encoding). With --calibration (a camera calibration JSON, see docs/geometry.md) every
+vehicle, cyclist and pedestrian gets its distance (and heading) on the road drawn under its
+box.
 
 Examples:
     python tools/demo/video_demo.py drive.mp4 \\
         configs/yolox-kpt/yolox-kpt_nano_1xb8-20e_synthetic-driving-cpu.py \\
         work_dirs/demo/best_coco_kpt_AP_epoch_20.pth --out work_dirs/video_demo/drive.mp4
-    python tools/demo/video_demo.py drive.mp4 work_dirs/deploy/end2end.onnx --every 2
+    python tools/demo/video_demo.py drive.mp4 work_dirs/deploy/end2end.onnx --every 2 \
+        --calibration configs/calibration/example_1280x720.json
 """
 import os
 import os.path as osp
@@ -19,6 +22,7 @@ import time
 import cv2
 from tqdm import tqdm
 
+from yolox_kpt.runtime import estimate_labels, ground_estimates, load_calibration
 from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import open_video
 
@@ -33,6 +37,7 @@ def parse_args(argv=None):
     parser.add_argument('--mmdet-draw', action='store_true',
                         help="draw with mmdet's matplotlib visualizer (slower, nicer labels)")
     parser.add_argument('--max-frames', type=int, default=None)
+    parser.add_argument('--calibration', help='camera calibration JSON: distances on the road')
     return parser.parse_args(argv)
 
 
@@ -41,6 +46,7 @@ def main(argv=None):
     from yolox_kpt.apis import tool_inferencer
     from yolox_kpt.visualization import draw_frame, frame_visualizer
 
+    calib = load_calibration(args.calibration) if args.calibration else None
     inferencer = tool_inferencer(args, 'tools/demo/video_demo.py')
     cap, fps, size, total = open_video(args.video)
     out = args.out or osp.join('work_dirs', 'video_demo',
@@ -62,7 +68,9 @@ def main(argv=None):
             t0 = time.perf_counter()
             dets = inferencer(frame, score_thr=args.score_thr)
             model_s += time.perf_counter() - t0
-            writer.write(draw_frame(vis, frame, dets, fast=not args.mmdet_draw))
+            texts = calib and estimate_labels(ground_estimates(
+                dets, calib, score_thr=args.kpt_thr, image_size=frame.shape[1::-1]))
+            writer.write(draw_frame(vis, frame, dets, fast=not args.mmdet_draw, texts=texts))
             frames += 1
     total_s = time.perf_counter() - start
     cap.release()

@@ -7,14 +7,18 @@ least one detection has a class in --classes (all classes by default), a score >
 and a box at least --min-height pixels tall and --min-area pixels^2 large. Writes JSON (every
 hit with its detections), and optionally --list (one frame per line), --copy-to (the hit
 frames as image files; video frames are written as JPEG named by frame index) and --sheet
-(the first hits with their detections drawn, in one picture).
+(the first hits with their detections drawn, in one picture). With --calibration (a camera
+calibration JSON, see docs/geometry.md) each hit detection carries "ground": its distance,
+lateral offset and heading on the road from its contact points (and the box-bottom
+baseline), so hits can also be chosen by distance afterwards.
 
 Examples:
     python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
         --classes cyclist pedestrian --score-thr 0.5 --min-height 40 --every 5 \\
         --copy-to work_dirs/mining/drive03_frames
     python tools/mining/mine_frames.py data/new_frames/ CONFIG CHECKPOINT --classes vehicle \\
-        --out work_dirs/mining/vehicles.json --list work_dirs/mining/vehicles.txt
+        --out work_dirs/mining/vehicles.json --list work_dirs/mining/vehicles.txt \
+        --calibration configs/calibration/example_1280x720.json
 """
 import json
 import os
@@ -25,6 +29,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from yolox_kpt.runtime import estimate_labels, estimates_json, ground_estimates, load_calibration
 from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import iter_frames
 
@@ -43,6 +48,7 @@ def parse_args(argv=None):
     parser.add_argument('--sheet', help='also write a contact sheet: the first --sheet-size '
                         'hit frames with their hits drawn, in one image')
     parser.add_argument('--sheet-size', type=int, default=12)
+    parser.add_argument('--calibration', help='camera calibration JSON: distances on the road')
     return parser.parse_args(argv)
 
 
@@ -63,6 +69,7 @@ def main(argv=None):
     from yolox_kpt.apis import tool_inferencer
     from yolox_kpt.visualization import draw_frame, frame_visualizer
 
+    calib = load_calibration(args.calibration) if args.calibration else None
     inferencer = tool_inferencer(args, 'tools/mining/mine_frames.py')
     names = inferencer.layout.classes
     wanted = args.classes or list(names)
@@ -86,8 +93,14 @@ def main(argv=None):
             dict(label=names[int(lb)], score=round(float(s), 4),
                  bbox=[round(float(v), 1) for v in box])
             for box, s, lb in zip(dets.bboxes[keep], dets.scores[keep], dets.labels[keep])]))
+        # estimated over all detections: a vehicle's face may be one that is not a hit
+        ground = calib and [g for g, k in zip(ground_estimates(
+            dets, calib, image_size=image.shape[1::-1]), keep) if k]
+        for det, est in zip(hits[-1]['detections'], estimates_json(ground or [])):
+            det['ground'] = est
         if args.sheet and len(tiles) < args.sheet_size:
-            tiles.append(draw_frame(vis, image, dets[keep], fast=True))
+            tiles.append(draw_frame(vis, image, dets[keep], fast=True,
+                                    texts=ground and estimate_labels(ground)))
         if args.copy_to:
             target = osp.join(args.copy_to, name)
             if osp.isdir(args.source):
@@ -99,6 +112,7 @@ def main(argv=None):
         json.dump(dict(source=args.source, model=args.model, classes=wanted,
                        score_thr=args.score_thr, min_height=args.min_height,
                        min_area=args.min_area, every=args.every, frames_seen=seen,
+                       calibration=calib and calib.to_dict(),
                        hits=hits), f, indent=1)
     print(f'{len(hits)} of {seen} frames have {", ".join(wanted)} '
           f'(score >= {args.score_thr}, height >= {args.min_height} px)')

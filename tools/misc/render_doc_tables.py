@@ -129,9 +129,54 @@ def view_metrics(record: dict, opts: Dict[str, str]) -> List[str]:
     return lines
 
 
+def view_geometry(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/eval_geometry.py --record``: relative distance error and heading
+    error of the tyre-based and the box-bottom estimates per bucket, for one run
+    (``run=N``, default 0: the first ``--pixel-noise``), then what the run used and the
+    goal checks."""
+    run = record['runs'][int(opts.get('run', 0))]
+
+    def pct(x):
+        return '' if x is None else f'{100 * x:.1f}%'
+
+    def deg(x):
+        return '' if x is None else f'{x:.1f}'
+
+    rows = []
+    for b in run['buckets']:
+        if not b['n']:
+            continue
+        t, bb = b['tyres'], b['box_bottom']
+        ratio = b['box_over_tyres']
+        rows.append([b['group'], b['bucket'], str(b['n']),
+                     f"{pct(t['distance_rel']['median'])} / {pct(t['distance_rel']['p90'])}",
+                     f"{pct(bb['distance_rel']['median'])} / {pct(bb['distance_rel']['p90'])}",
+                     '' if ratio is None else f'{ratio:.1f}x',
+                     f"{deg(t['heading_deg']['median'])} / {deg(t['heading_deg']['p90'])}",
+                     f"{deg(bb['heading_deg']['median'])} / {deg(bb['heading_deg']['p90'])}"])
+    lines = _table(['split', 'bucket', 'n', 'tyres: distance error median / p90',
+                    'box bottom: distance error median / p90', 'box / tyres (median)',
+                    'tyres: heading error median / p90 (deg)',
+                    'box bottom: heading error median / p90 (deg)'], rows)
+    if run['source'] == 'predictions':
+        what = (f"detector predictions matched to {run['objects']} labelled "
+                f"{'/'.join(record['classes'])} ({run['unmatched']} without a match)")
+    else:
+        noise = run['pixel_noise_px']
+        what = (f"labelled points and boxes of {run['objects']} {'/'.join(record['classes'])} "
+                f"objects in {record['images']} images"
+                + (f', each coordinate moved by Gaussian noise of {noise:g} px' if noise
+                   else ', exact'))
+    methods = ', '.join(f'{k} {v}' for k, v in run['tyre_methods'].items())
+    goals = '; '.join(f"{k}: {'n/a' if v is None else 'yes' if v else '**no**'}"
+                      for k, v in run['goal'].items())
+    return lines + ['', f'Estimated from {what}. Tyre-based methods used: {methods}. '
+                    f'{goals}.']
+
+
 VIEWS: Dict[str, Callable[[dict, Dict[str, str]], List[str]]] = dict(
     configs=view_configs, model_cost=view_model_cost, targets=view_targets,
-    eval_speed=view_eval_speed, metrics=view_metrics)
+    eval_speed=view_eval_speed, metrics=view_metrics, geometry=view_geometry)
 
 
 def source_line(record: dict, record_path: str, doc_path: str) -> str:

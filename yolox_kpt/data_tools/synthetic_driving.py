@@ -40,8 +40,24 @@ tyres of the visible flank are ``v=2``, the far tyre of the visible face's axle 
 ``v=2`` point whose pixels end up painted over by a nearer object becomes ``v=1``; a point
 outside the image becomes ``v=0``.
 
-Only numpy, OpenCV and the standard library are imported (tqdm when a bar is shown), so
-the module loads fast.
+Pinhole scenes
+--------------
+``camera='pinhole'`` (:func:`make_pinhole_scene`) draws the same classes through a sampled
+pinhole camera (``yolox_kpt.runtime.calibration.CameraCalibration``: 1.2-1.8 m above a flat
+road, pitched 0-8 deg down, rolled up to 1.5 deg, focal length 0.8-1.2 x the width): vehicles
+are 3D bodies (lower body, cabin, four tyres) placed in lanes 5-60 m ahead with any heading
+(ahead, oncoming, crossing), cyclists 3D stick figures on two wheels, pedestrians upright
+boxes of their height. Keypoints are the projections of the ground contacts, so distances,
+headings, boxes and points agree; visibility comes from the drawing: ``v=2`` where the
+tyre's own pixels show just above its contact point, ``v=1`` where the vehicle's own body
+(far-side tyres) or a nearer object hides them, ``v=0`` outside the image. Boxes may be cut
+by the image border (at most half of the box; ``truncated`` says how much). Each image
+entry stores its camera as ``camera`` and the annotations carry the ground truth
+(:data:`GT_FIELDS`, in the calibration's ground frame: x forward, y left, metres; heading
+in degrees counter-clockwise from x, 0 = driving away, 180 = oncoming).
+
+Only numpy, OpenCV and the standard library are imported (tqdm when a bar is shown; the
+calibration class for pinhole scenes), so the module loads fast.
 """
 from __future__ import annotations
 
@@ -133,6 +149,13 @@ class _Painter:
         cv2.line(self.img, a, b, color, t, cv2.LINE_AA, _SHIFT)
         cv2.line(self.ids, a, b, self.oid, t, cv2.LINE_8, _SHIFT)
 
+    def polyline(self, pts: Sequence[Tuple[float, float]], color: Color, thickness: int,
+                 closed: bool = True) -> None:
+        p = [_fx(pts)]
+        t = max(1, int(thickness))
+        cv2.polylines(self.img, p, closed, color, t, cv2.LINE_AA, _SHIFT)
+        cv2.polylines(self.ids, p, closed, self.oid, t, cv2.LINE_8, _SHIFT)
+
 
 def _color(c: Iterable[float]) -> Color:
     return tuple(int(np.clip(round(float(v)), 0, 255)) for v in c)  # type: ignore[return-value]
@@ -210,6 +233,8 @@ class _Object:
     """A placed object. ``box`` is unclipped [x1, y1, x2, y2]; ``depth`` orders drawing."""
     box: Box
     depth: Tuple[float, int] = (0.0, 0)
+    # Ground truth of pinhole scenes (metres, degrees), copied into the object's record.
+    gt: Dict[str, object] = field(default_factory=dict)
 
     def cover_boxes(self) -> List[Box]:
         """Boxes that must stay visible (>= 30 %) for the object to be kept."""
@@ -258,17 +283,22 @@ def _clipped_record(category: str, box: Box, ids: np.ndarray, **extra) -> dict:
 
 
 @dataclass
-class _Vehicle(_Object):
-    viewpoint: str = 'rear'
-    face_type: str = 'tail'  # 'tail' (rear face) or 'head' (front face)
-    face_box: Box = (0, 0, 0, 0)  # [x1, roof, x2, bumper bottom]
-    panel: Optional[Tuple[float, float]] = None  # (junction x, far-end x) of the flank
-    belt: float = 0.45
+class _VehicleLook(_Object):
+    """A vehicle's colours (2D and pinhole scenes)."""
     body: Color = (0, 0, 255)
     window: Color = (60, 50, 40)
     tyre: Color = (25, 25, 25)
     light: Color = (30, 30, 220)
     plate: Color = (230, 230, 230)
+
+
+@dataclass
+class _Vehicle(_VehicleLook):
+    viewpoint: str = 'rear'
+    face_type: str = 'tail'  # 'tail' (rear face) or 'head' (front face)
+    face_box: Box = (0, 0, 0, 0)  # [x1, roof, x2, bumper bottom]
+    panel: Optional[Tuple[float, float]] = None  # (junction x, far-end x) of the flank
+    belt: float = 0.45
     # name -> (centre x, centre y, rx, ry, v, drawn_before_body)
     tyres: Dict[str, Tuple[float, float, float, float, int, bool]] = field(
         default_factory=dict)
@@ -520,9 +550,8 @@ def _sample_pedestrian(rng: np.random.Generator, ground: _Ground, x_c: float,
 
 
 @dataclass
-class _Cyclist(_Object):
-    direction: int = 1  # +1: riding towards the image right
-    r: float = 10.0  # wheel radius, px
+class _RiderLook(_Object):
+    """A cyclist's colours and pedal angle (2D and pinhole scenes)."""
     frame: Color = (0, 160, 255)
     tyre: Color = (25, 25, 25)
     shirt: Color = (200, 0, 0)
@@ -530,6 +559,23 @@ class _Cyclist(_Object):
     skin: Color = (150, 180, 225)
     helmet: Color = (240, 240, 240)
     crank: float = 0.0  # pedal angle, rad
+
+
+def _rider_look(rng: np.random.Generator) -> Dict[str, object]:
+    """Random :class:`_RiderLook` fields (the draws in the order the 2D scenes made them)."""
+    return dict(frame=_hsv_color(rng.uniform(0, 1), rng.uniform(0.6, 1.0),
+                                 rng.uniform(0.6, 1.0)),
+                tyre=_tyre_color(rng), shirt=_clothing(rng), trousers=_clothing(rng),
+                skin=_SKINS[int(rng.integers(len(_SKINS)))],
+                helmet=_hsv_color(rng.uniform(0, 1), rng.uniform(0, 0.8),
+                                  rng.uniform(0.6, 1.0)),
+                crank=rng.uniform(0, 2 * math.pi))
+
+
+@dataclass
+class _Cyclist(_RiderLook):
+    direction: int = 1  # +1: riding towards the image right
+    r: float = 10.0  # wheel radius, px
 
     def drawable(self) -> bool:
         return self.r >= _WHEEL_MIN_R
@@ -604,14 +650,7 @@ def _sample_cyclist(rng: np.random.Generator, ground: _Ground, x_c: float,
     length = rng.uniform(1.6, 1.8) * u
     r = rng.uniform(0.32, 0.36) * u
     return _Cyclist(box=(x_c - length / 2, y_b - h, x_c + length / 2, y_b),
-                    direction=1 if rng.random() < 0.5 else -1, r=r,
-                    frame=_hsv_color(rng.uniform(0, 1), rng.uniform(0.6, 1.0),
-                                     rng.uniform(0.6, 1.0)),
-                    tyre=_tyre_color(rng), shirt=_clothing(rng), trousers=_clothing(rng),
-                    skin=_SKINS[int(rng.integers(len(_SKINS)))],
-                    helmet=_hsv_color(rng.uniform(0, 1), rng.uniform(0, 0.8),
-                                      rng.uniform(0.6, 1.0)),
-                    crank=rng.uniform(0, 2 * math.pi))
+                    direction=1 if rng.random() < 0.5 else -1, r=r, **_rider_look(rng))
 
 
 # --------------------------------------------------------------------------- background
@@ -740,15 +779,20 @@ def _acceptable(cand: _Object, placed: List[_Object], g: _Ground) -> bool:
         return False
     if _area(cb) < 0.6 * _area(b) or (b[2] - b[0]) > 0.6 * w or (b[3] - b[1]) > 0.7 * h:
         return False
-    objs = placed + [cand]
+    return not _too_covered(placed + [cand], w, h)
+
+
+def _too_covered(objs: Sequence[_Object], w: int, h: int) -> bool:
+    """Whether a box of some object is covered more than :data:`_MAX_COVER` by the boxes
+    of nearer objects (larger ``depth``)."""
     for o in objs:
         nearer = [_clip_box(q.box, w, h) for q in objs if q.depth > o.depth]
         if not nearer:
             continue
         for ob in o.cover_boxes():
             if _cover_fraction(_clip_box(ob, w, h), nearer) > _MAX_COVER:
-                return False
-    return True
+                return True
+    return False
 
 
 def _place_objects(rng: np.random.Generator, g: _Ground, n: int) -> List[_Object]:
@@ -793,23 +837,588 @@ def make_scene(rng: np.random.Generator,
           ``'face_type'`` (``'head'``/``'tail'``); cyclists ``'direction'``
           (``'left'``/``'right'``, the riding direction). These extras are not COCO fields.
     """
+    w, h = _checked_size(img_size)
+    g = _sample_ground(rng, w, h)
+    img = _draw_background(rng, g)
+    n = _object_count(rng)
+    return _paint(rng, img, sorted(_place_objects(rng, g, n), key=lambda o: o.depth))
+
+
+def _checked_size(img_size: Tuple[int, int]) -> Tuple[int, int]:
     w, h = int(img_size[0]), int(img_size[1])
     if w < 64 or h < 64:
         raise ValueError(f'img_size must be at least 64x64, got {w}x{h}')
-    g = _sample_ground(rng, w, h)
-    img = _draw_background(rng, g)
-    n = 0 if rng.random() < _EMPTY_PROB else int(rng.integers(1, 7))
-    placed = sorted(_place_objects(rng, g, n), key=lambda o: o.depth)
-    ids = np.zeros((h, w), dtype=np.uint8)
+    return w, h
+
+
+def _object_count(rng: np.random.Generator) -> int:
+    """How many objects a scene tries to place (a few scenes are empty)."""
+    return 0 if rng.random() < _EMPTY_PROB else int(rng.integers(1, 7))
+
+
+def _paint(rng: np.random.Generator, img: np.ndarray, placed: Sequence[_Object],
+           part_bits: int = 0) -> Tuple[np.ndarray, List[dict]]:
+    """Draws ``placed`` (sorted far to near) on the background ``img``, finishes the image
+    and collects the objects' records, each object's ``gt`` added to its own record.
+
+    Args:
+        part_bits (int): id map values are ``object id << part_bits | part``: 0 for the 2D
+            scenes (uint8 map), :data:`_PART_BITS` for the pinhole ones (uint16 map).
+
+    Returns:
+        tuple: the (H, W, 3) uint8 image and the records, as :func:`make_scene`.
+    """
+    ids = np.zeros(img.shape[:2], dtype=np.uint16 if part_bits else np.uint8)
     painter = _Painter(img, ids)
     for oid, o in enumerate(placed, 1):  # painter's order: far first
-        painter.oid = oid
+        painter.oid = oid << part_bits
         o.draw(painter)
     img = _finish(rng, img)
     objects: List[dict] = []
     for oid, o in enumerate(placed, 1):
-        objects.extend(o.records(ids, oid))
+        records = o.records(ids, oid)
+        records[0].update(o.gt)
+        objects.extend(records)
     return img, objects
+
+
+# --------------------------------------------------------------------------- pinhole camera
+#
+# ``camera='pinhole'`` scenes: a CameraCalibration over a flat road, objects placed in
+# metres and drawn by projecting their 3D shapes with ``ground_to_image``, so boxes, tyre
+# points, distances and headings agree. World frame as in ``yolox_kpt.runtime.calibration``:
+# origin on the road below the camera, x forward, y left, z up. An object's own frame is
+# (a forward, b left, z up) with its origin on the ground at its footprint centre.
+
+#: Camera models of :func:`generate_synthetic_driving`: the 2D layout (default) or pinhole.
+CAMERAS: Tuple[str, ...] = ('2d', 'pinhole')
+
+# The pinhole id map stores object id << _PART_BITS | part, parts 1.. being tyres/wheels,
+# so a contact point counts as visible only where its own tyre's pixels show.
+_PART_BITS = 4
+_PIN_MIN_SIDE_REF = 10.0  # px at 320x256
+_PIN_MAX_TRUNC = 0.5  # objects with more of their box outside the image are re-sampled
+_VEHICLE_X = (5.0, 60.0)  # metres ahead of the camera
+_PERSON_X = (4.0, 40.0)
+_LANE_W = 3.5  # vehicles keep to the 5 lanes around the camera (centres up to 7 m aside)
+
+# (name, length m, width m, height m, hood fraction of the length, trunk fraction, belt z
+# as a fraction of the height)
+_VEHICLE_SOLIDS = (('car', 4.5, 1.8, 1.45, 0.28, 0.16, 0.55),
+                   ('suv', 4.7, 1.9, 1.75, 0.24, 0.08, 0.55),
+                   ('van', 5.2, 2.0, 2.1, 0.14, 0.02, 0.5))
+
+
+def _sample_calibration(rng: np.random.Generator, w: int, h: int):
+    """A front camera 1.2-1.8 m above the road, pitched 0-8 deg down, rolled +-1.5 deg,
+    focal length 0.8-1.2 x the image width. Values are rounded before use, so the stored
+    calibration is exactly the one the scene was projected with."""
+    from ..runtime.calibration import CameraCalibration  # only pinhole scenes need it
+    f = round(w * rng.uniform(0.8, 1.2), 2)
+    return CameraCalibration(
+        fx=f, fy=f, cx=round(w / 2 + w * rng.uniform(-0.02, 0.02), 2),
+        cy=round(h / 2 + h * rng.uniform(-0.03, 0.03), 2), image_size=(w, h),
+        height_m=round(rng.uniform(1.2, 1.8), 3), pitch_deg=round(rng.uniform(0.0, 8.0), 2),
+        roll_deg=round(rng.uniform(-1.5, 1.5), 2))
+
+
+def _pinhole_background(rng: np.random.Generator, calib) -> np.ndarray:
+    """The 2D scenes' background drawn for ``calib``: the horizon, road width and lane
+    spacing of :class:`_Ground` come from the unrolled camera (for which that linear
+    model is exact), then the image is rotated by the roll. (H, W, 3) uint8."""
+    from dataclasses import replace
+    w, h = calib.image_size
+    flat = replace(calib, roll_deg=0.0)
+    ref = np.array([[1e5, 0.0, calib.height_m], [20.0, 0.0, 0.0], [20.0, -1.0, 0.0]])
+    far, a, b = flat.ground_to_image(ref)
+    per_row = abs(b[0] - a[0]) / (a[1] - far[1])  # px per metre, per row below the horizon
+    g = _Ground(w=w, h=h, horizon=float(far[1]), vx=float(far[0]),
+                u_max=float(per_row * (h - 1 - far[1])))
+    img = _draw_background(rng, g)
+    if calib.roll_deg:
+        pts = np.array([[8.0, 4.0, 0], [8.0, -4.0, 0], [40.0, 6.0, 0], [40.0, -6.0, 0],
+                        [1e4, 50.0, calib.height_m], [1e4, -50.0, calib.height_m]])
+        src, dst = flat.ground_to_image(pts), calib.ground_to_image(pts)
+        m, *_ = np.linalg.lstsq(np.hstack([src, np.ones((len(src), 1))]), dst, rcond=None)
+        img = cv2.warpAffine(img, m.T.astype(np.float64), (w, h), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+    return img
+
+
+def _to_world(pts: np.ndarray, x: float, y: float, yaw: float) -> np.ndarray:
+    """(N, 3) points of an object's frame (a, b, z) -> world (x, y, z)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.stack([x + c * pts[:, 0] - s * pts[:, 1], y + s * pts[:, 0] + c * pts[:, 1],
+                     pts[:, 2]], axis=1)
+
+
+def _to_object(p: np.ndarray, x: float, y: float, yaw: float) -> np.ndarray:
+    """A world point (3,) -> the object's frame (a, b, z)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    dx, dy = p[0] - x, p[1] - y
+    return np.array([c * dx + s * dy, -s * dx + c * dy, p[2]])
+
+
+def _prism(a0: float, a1: float, b0: float, b1: float, z0: float, z1: float,
+           top: Tuple[float, float, float, float]) -> np.ndarray:
+    """(8, 3) vertices: the bottom rectangle, then the top one (``top`` = its a0 a1 b0 b1)
+    in the same corner order (a0 b0, a1 b0, a1 b1, a0 b1)."""
+    ta0, ta1, tb0, tb1 = top
+    return np.array([[a0, b0, z0], [a1, b0, z0], [a1, b1, z0], [a0, b1, z0],
+                     [ta0, tb0, z1], [ta1, tb0, z1], [ta1, tb1, z1], [ta0, tb1, z1]])
+
+
+# Faces of a :func:`_prism` as (bottom-left, bottom-right, top-left, top-right) seen from
+# outside; the bottom face is never drawn (it lies on or faces the road).
+_PRISM_FACES = {'front': (1, 2, 5, 6), 'rear': (3, 0, 7, 4),
+                'right': (0, 1, 4, 5), 'left': (2, 3, 6, 7), 'top': (4, 5, 7, 6)}
+
+
+def _facing(v: np.ndarray, quad: Sequence[int], cam: np.ndarray) -> bool:
+    """Whether the camera (object frame) is on the outer side of a face of a convex solid
+    with vertices ``v`` (8, 3)."""
+    p = v[list(quad)]
+    n = np.cross(p[1] - p[0], p[2] - p[0])
+    if np.dot(n, p.mean(axis=0) - v.mean(axis=0)) < 0:
+        n = -n
+    return float(np.dot(n, cam - p.mean(axis=0))) > 0
+
+
+def _bilerp(q: np.ndarray, s0: float, s1: float, t0: float, t1: float) -> np.ndarray:
+    """(4, 3) corners of the part [s0, s1] x [t0, t1] of a face quad ``q`` (bl, br, tl, tr;
+    s runs left to right as seen from outside, t bottom to top)."""
+    def at(s, t):
+        return (1 - t) * ((1 - s) * q[0] + s * q[1]) + t * ((1 - s) * q[2] + s * q[3])
+    return np.array([at(s0, t0), at(s1, t0), at(s1, t1), at(s0, t1)])
+
+
+@dataclass
+class _PinholeObject(_Object):
+    """An object of a pinhole scene: a pose on the ground and the camera."""
+    calib: object = None
+    x: float = 0.0
+    y: float = 0.0
+    yaw: float = 0.0  # rad, CCW from the x axis
+    radius: float = 1.0  # footprint radius, m: objects may not overlap on the road
+
+    def project(self, pts: np.ndarray) -> np.ndarray:
+        """(N, 3) object-frame points -> (N, 2) pixels."""
+        return self.calib.ground_to_image(_to_world(np.asarray(pts, np.float64), self.x,
+                                                    self.y, self.yaw))
+
+    def camera(self) -> np.ndarray:
+        """The camera centre in the object's frame, (3,)."""
+        return _to_object(np.array([0.0, 0.0, self.calib.height_m]), self.x, self.y,
+                          self.yaw)
+
+    def px_per_m(self) -> float:
+        return self.calib.fx / max(math.hypot(self.x, self.y), 1.0)
+
+    def ground_truth(self, contacts: Optional[np.ndarray] = None,
+                     heading: bool = True) -> Dict[str, object]:
+        """The labelled pose; ``contacts`` (K, 2) object-frame a, b of keypoints."""
+        w, h = self.calib.image_size
+        gt: Dict[str, object] = dict(
+            distance_m=round(math.hypot(self.x, self.y), 3), lateral_m=round(self.y, 4),
+            x_m=round(self.x, 4), y_m=round(self.y, 4),
+            truncated=round(1.0 - _area(_clip_box(self.box, w, h)) / _area(self.box), 3))
+        if heading:
+            deg = math.degrees(self.yaw)
+            deg = round(deg - 360.0 * math.ceil((deg - 180.0) / 360.0), 2)
+            gt['heading_deg'] = 180.0 if deg <= -180.0 else deg  # (-180, 180]
+        if contacts is not None:
+            pts = _to_world(np.hstack([contacts, np.zeros((len(contacts), 1))]), self.x,
+                            self.y, self.yaw)
+            gt['keypoints_m'] = [[round(float(px), 4), round(float(py), 4)]
+                                 for px, py, _ in pts]
+        return gt
+
+    def contact_keypoints(self, contacts: np.ndarray, rise: Sequence[float],
+                          ids: np.ndarray, oid: int) -> List[Tuple[float, float, int]]:
+        """(x, y, v) of ground-contact points at object-frame (a, b) ``contacts`` (K, 2).
+
+        v=0 outside the image; v=2 when the pixels just above the point belong to its own
+        tyre/wheel (part ``k + 1``), up to ``rise[k]`` px; else v=1 (hidden by the object's
+        own body or by a nearer object).
+        """
+        h, w = ids.shape
+        uv = self.project(np.hstack([contacts, np.zeros((len(contacts), 1))]))
+        out = []
+        for k, (u, v) in enumerate(uv):
+            if not (0.0 <= u <= w - 1 and 0.0 <= v <= h - 1):
+                out.append((0.0, 0.0, 0))
+                continue
+            ui, vi = int(round(u)), int(round(v))
+            n = int(min(max(round(rise[k]), 1), 3))
+            col = ids[max(vi - n, 0):max(vi, 1), ui]
+            own = (oid << _PART_BITS) | (k + 1)
+            out.append((float(u), float(v), 2 if col.size and np.all(col == own) else 1))
+        return out
+
+
+@dataclass
+class _PinholeVehicle(_PinholeObject, _VehicleLook):
+    length: float = 4.5
+    width: float = 1.8
+    height: float = 1.45
+    clearance: float = 0.35
+    belt: float = 0.8  # z of the lower body's top, m
+    hood: float = 1.2  # cabin inset from the front, m
+    trunk: float = 0.7  # cabin inset from the rear, m
+    wheelbase: float = 2.7
+    track: float = 1.55
+    r: float = 0.33  # tyre radius, m
+    tyre_w: float = 0.2
+    face_type: Optional[str] = None  # 'head'/'tail' when that face is seen
+    face_box: Optional[Box] = None
+
+    def lower(self) -> np.ndarray:
+        l2, w2 = self.length / 2, self.width / 2
+        return _prism(-l2, l2, -w2, w2, self.clearance, self.belt, (-l2, l2, -w2, w2))
+
+    def cabin(self) -> np.ndarray:
+        l2, w2 = self.length / 2, self.width / 2
+        a0, a1 = -l2 + self.trunk, l2 - self.hood
+        # Slanted screens and a narrower roof, so the greenhouse reads as a cabin.
+        rake = 0.35 * (self.height - self.belt)
+        ta0 = a0 + (0.6 * rake if self.trunk > 0.3 else 0.0)
+        return _prism(a0, a1, -w2 + 0.05, w2 - 0.05, self.belt, self.height,
+                      (ta0, a1 - rake, -w2 + 0.18, w2 - 0.18))
+
+    def contacts(self) -> np.ndarray:
+        """(4, 2) a, b of the tyre contacts in :data:`KEYPOINTS` order."""
+        a, b = self.wheelbase / 2, self.track / 2
+        return np.array([[a, b], [a, -b], [-a, b], [-a, -b]])
+
+    def tyre_points(self, k: int, n: int = 12) -> np.ndarray:
+        """(2n, 3) rims of tyre ``k``: its outline is their convex hull."""
+        a, b = self.contacts()[k]
+        t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+        ring = np.stack([a + self.r * np.cos(t), np.zeros(n), self.r + self.r * np.sin(t)], 1)
+        return np.vstack([ring + [0, b - self.tyre_w / 2, 0], ring + [0, b + self.tyre_w / 2, 0]])
+
+    def outline(self) -> np.ndarray:
+        """(N, 2) projected points whose bounding box is the vehicle's box."""
+        return self.project(np.vstack([self.lower(), self.cabin()] +
+                                      [self.tyre_points(k, 8) for k in range(4)]))
+
+    def _face_quad(self, v: np.ndarray, name: str) -> np.ndarray:
+        return v[list(_PRISM_FACES[name])]
+
+    def _poly(self, p: _Painter, q: np.ndarray, color: Color) -> None:
+        """Fills the projection of the planar 3D polygon ``q`` (N, 3), vertices in order."""
+        p.poly([tuple(x) for x in self.project(q)], color)
+
+    def _fill_face(self, p: _Painter, q: np.ndarray, color: Color) -> None:
+        self._poly(p, q[[0, 1, 3, 2]], color)  # (bl, br, tl, tr) -> around the outline
+
+    def _details(self, p: _Painter, name: str, q: np.ndarray) -> None:
+        if name in ('front', 'rear'):
+            self._poly(p, _bilerp(q, 0.0, 1.0, 0.0, 0.14), (40, 40, 45))  # bumper
+            for s0 in (0.04, 0.76):
+                self._poly(p, _bilerp(q, s0, s0 + 0.2, 0.58, 0.82), self.light)
+            if name == 'front':
+                self._poly(p, _bilerp(q, 0.32, 0.68, 0.45, 0.78), (38, 38, 42))
+            self._poly(p, _bilerp(q, 0.36, 0.64, 0.2, 0.38), self.plate)
+
+    def draw(self, p: _Painter) -> None:
+        body_id, cam = p.oid, self.camera()
+        lower, cabin = self.lower(), self.cabin()
+        side = 'left' if cam[1] > self.width / 2 else 'right' if cam[1] < -self.width / 2 \
+            else None
+        near = [k for k, (_, b) in enumerate(self.contacts())
+                if side is not None and (b > 0) == (side == 'left')]
+        for k in range(4):  # far tyres first: the body hides or partly hides them
+            if k not in near:
+                self._draw_tyre(p, body_id, k, cam)
+        p.oid = body_id
+        cabin_first = cam[2] < self.belt  # seen from below the belt, the body hides it
+        if cabin_first:
+            self._draw_cabin(p, cabin, cam)
+        shade = {'left': 0.78, 'right': 0.78, 'front': 0.9, 'rear': 0.9, 'top': 1.0}
+        for name in ('left', 'right'):
+            if _facing(lower, _PRISM_FACES[name], cam):
+                self._fill_face(p, self._face_quad(lower, name), _scale(self.body, shade[name]))
+        for k in near:
+            a, b = self.contacts()[k]
+            t = np.linspace(0, 2 * math.pi, 14, endpoint=False)
+            arch = np.stack([a + 1.2 * self.r * np.cos(t),
+                             np.full(14, math.copysign(self.width / 2, b)),
+                             np.maximum(self.r + 1.2 * self.r * np.sin(t), self.clearance)], 1)
+            p.oid = body_id
+            self._poly(p, arch, _scale(self.body, 0.3))
+            self._draw_tyre(p, body_id, k, cam)
+        p.oid = body_id
+        for name in ('front', 'rear', 'top'):
+            if _facing(lower, _PRISM_FACES[name], cam):
+                q = self._face_quad(lower, name)
+                self._fill_face(p, q, _scale(self.body, shade[name]))
+                self._details(p, name, q)
+        if not cabin_first:
+            self._draw_cabin(p, cabin, cam)
+
+    def _draw_cabin(self, p: _Painter, cabin: np.ndarray, cam: np.ndarray) -> None:
+        for name in ('left', 'right', 'front', 'rear', 'top'):
+            if not _facing(cabin, _PRISM_FACES[name], cam):
+                continue
+            q = self._face_quad(cabin, name)
+            self._fill_face(p, q, _scale(self.body, 0.95 if name == 'top' else 0.85))
+            if name != 'top':
+                self._poly(p, _bilerp(q, 0.07, 0.93, 0.1, 0.86), self.window)
+
+    def _draw_tyre(self, p: _Painter, body_id: int, k: int, cam: np.ndarray) -> None:
+        p.oid = body_id | (k + 1)
+        pts = self.project(self.tyre_points(k)).astype(np.float32)
+        hull = cv2.convexHull(pts)[:, 0]
+        p.poly([tuple(x) for x in hull], self.tyre)
+        a, b = self.contacts()[k]
+        outer = b + math.copysign(self.tyre_w / 2, b)
+        if (cam[1] - outer) * b > 0 and self.r * self.px_per_m() >= 6:
+            t = np.linspace(0, 2 * math.pi, 10, endpoint=False)
+            hub = np.stack([a + 0.5 * self.r * np.cos(t), np.full(10, outer),
+                            self.r + 0.5 * self.r * np.sin(t)], 1)
+            self._poly(p, hub, (150, 150, 150))
+        p.oid = body_id
+
+    def cover_boxes(self) -> List[Box]:
+        return [self.box] + ([self.face_box] if self.face_box is not None else [])
+
+    def records(self, ids: np.ndarray, oid: int) -> List[dict]:
+        h, w = ids.shape
+        rise = [0.3 * self.r * self.px_per_m()] * 4
+        veh = _clipped_record('vehicle', self.box, ids)
+        veh['keypoints'] = self.contact_keypoints(self.contacts(), rise, ids, oid)
+        out = [veh]
+        if self.face_box is not None:
+            veh['face_type'] = self.face_type
+            face = _clip_box(self.face_box, w, h)
+            if min(face[2] - face[0], face[3] - face[1]) >= 4.0:
+                out.append(_clipped_record('vehicle_face', self.face_box, ids,
+                                           face_type=self.face_type))
+        return out
+
+
+def _bbox(pts: np.ndarray) -> Box:
+    return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()),
+            float(pts[:, 1].max()))
+
+
+def _sample_pinhole_vehicle(rng: np.random.Generator, calib, x: float, y: float,
+                            yaw: float) -> _PinholeVehicle:
+    _, length, width, height, hood, trunk, belt = _VEHICLE_SOLIDS[
+        int(rng.integers(len(_VEHICLE_SOLIDS)))]
+    length *= rng.uniform(0.9, 1.1)
+    width *= rng.uniform(0.95, 1.05)
+    height *= rng.uniform(0.95, 1.05)
+    r = rng.uniform(0.3, 0.36)
+    body, window = _vehicle_colors(rng)
+    v = _PinholeVehicle(box=(0, 0, 1, 1), calib=calib, x=x, y=y, yaw=yaw,
+                        radius=0.5 * math.hypot(length, width), length=length, width=width,
+                        height=height, clearance=rng.uniform(0.18, 0.28), belt=belt * height,
+                        hood=hood * length, trunk=trunk * length,
+                        wheelbase=length * rng.uniform(0.58, 0.64), track=width - 0.25, r=r,
+                        body=body, window=window, tyre=_tyre_color(rng),
+                        plate=_color((rng.uniform(215, 245), rng.uniform(225, 245),
+                                      rng.uniform(225, 245))))
+    v.box = _bbox(v.outline())
+    cam, lower = v.camera(), v.lower()
+    for name, face_type in (('front', 'head'), ('rear', 'tail')):
+        if _facing(lower, _PRISM_FACES[name], cam):
+            pts = [lower[list(_PRISM_FACES[name])]]
+            cabin = v.cabin()
+            if _facing(cabin, _PRISM_FACES[name], cam):
+                pts.append(cabin[list(_PRISM_FACES[name])])
+            v.face_type, v.face_box = face_type, _bbox(v.project(np.vstack(pts)))
+    if v.face_type == 'tail' or (v.face_type is None and rng.random() < 0.5):
+        v.light = _color((rng.uniform(20, 50), rng.uniform(20, 50), rng.uniform(200, 245)))
+    elif rng.random() < 0.6:
+        v.light = _color((rng.uniform(225, 250), ) * 3)
+    else:
+        v.light = _color((rng.uniform(90, 140), rng.uniform(215, 240), rng.uniform(235, 255)))
+    v.gt = v.ground_truth(v.contacts())
+    return v
+
+
+@dataclass
+class _PinholeCyclist(_PinholeObject, _RiderLook):
+    wheelbase: float = 1.04
+    r: float = 0.34  # wheel radius, m
+
+    def contacts(self) -> np.ndarray:
+        """(2, 2) a, b of the front and rear wheel contacts."""
+        return np.array([[self.wheelbase / 2, 0.0], [-self.wheelbase / 2, 0.0]])
+
+    def _joints(self) -> Dict[str, np.ndarray]:
+        hw, r = self.wheelbase / 2, self.r
+        j = dict(front_hub=(hw, 0, r), rear_hub=(-hw, 0, r), bb=(-0.02, 0, 0.3),
+                 seat=(-0.22, 0, 0.95), head_tube=(0.38, 0, 0.92), bar=(0.42, 0, 1.02),
+                 hip=(-0.2, 0, 1.02), shoulder=(0.12, 0, 1.5), head=(0.2, 0, 1.68),
+                 head_top=(0.2, 0, 1.81))
+        c, s = math.cos(self.crank), math.sin(self.crank)
+        near = 1.0 if self.camera()[1] > 0 else -1.0
+        for name, k in (('near', 1.0), ('far', -1.0)):
+            pedal = np.array([-0.02 + k * 0.17 * c, k * near * 0.12, 0.3 + k * 0.17 * s])
+            hip = np.array([-0.2, k * near * 0.12, 1.02])
+            j[f'{name}_pedal'] = pedal
+            j[f'{name}_knee'] = (hip + pedal) / 2 + [0.22, 0, 0.1]
+            j[f'{name}_hip'] = hip
+        return {k: np.asarray(v, np.float64) for k, v in j.items()}
+
+    def _wheel(self, a: float, n: int = 20) -> np.ndarray:
+        t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+        return np.stack([a + self.r * np.cos(t), np.zeros(n), self.r + self.r * np.sin(t)], 1)
+
+    def outline(self) -> np.ndarray:
+        j = self._joints()
+        return self.project(np.vstack([self._wheel(self.wheelbase / 2, 8),
+                                       self._wheel(-self.wheelbase / 2, 8),
+                                       np.stack(list(j.values()))]))
+
+    def drawable(self) -> bool:
+        return self.r * self.px_per_m() >= 3.0
+
+    def draw(self, p: _Painter) -> None:
+        body_id, s = p.oid, self.px_per_m()
+        j = self._joints()
+        names = list(j)
+        uv = dict(zip(names, (tuple(q) for q in self.project(np.stack([j[n] for n in names])))))
+
+        def th(m: float) -> int:
+            return max(1, int(round(m * s)))
+
+        def leg(side: str, color: Color) -> None:
+            p.line(uv[f'{side}_hip'], uv[f'{side}_knee'], color, th(0.13))
+            p.line(uv[f'{side}_knee'], uv[f'{side}_pedal'], color, th(0.11))
+
+        leg('far', _scale(self.trousers, 0.7))
+        t = max(2, th(0.06))
+        for k, a in enumerate((self.wheelbase / 2, -self.wheelbase / 2)):
+            p.oid = body_id | (k + 1)
+            p.polyline([tuple(q) for q in self.project(self._wheel(a))], self.tyre, t)
+        p.oid = body_id
+        for a, b in (('rear_hub', 'bb'), ('rear_hub', 'seat'), ('bb', 'seat'),
+                     ('seat', 'head_tube'), ('bb', 'head_tube'), ('head_tube', 'front_hub'),
+                     ('head_tube', 'bar')):
+            p.line(uv[a], uv[b], self.frame, th(0.04))
+        leg('near', self.trousers)
+        p.line(uv['hip'], uv['shoulder'], self.shirt, th(0.3))
+        p.line(uv['shoulder'], uv['bar'], _scale(self.shirt, 0.85), th(0.1))
+        hr = max(1.0, 0.5 * math.dist(uv['head'], uv['head_top']) * 1.6)
+        p.circle(uv['head'], hr, self.skin)
+        p.ellipse((uv['head'][0], uv['head'][1] - 0.25 * hr), (1.05 * hr, 0.75 * hr),
+                  self.helmet)
+
+    def records(self, ids: np.ndarray, oid: int) -> List[dict]:
+        rec = _clipped_record('cyclist', self.box, ids)
+        t = max(2, int(round(0.06 * self.px_per_m())))
+        rec['keypoints'] = self.contact_keypoints(self.contacts(), [t / 2] * 2, ids, oid)
+        return [rec]
+
+
+def _sample_pinhole_cyclist(rng: np.random.Generator, calib, x: float, y: float,
+                            yaw: float) -> _PinholeCyclist:
+    c = _PinholeCyclist(box=(0, 0, 1, 1), calib=calib, x=x, y=y, yaw=yaw, radius=0.9,
+                        wheelbase=rng.uniform(1.0, 1.1), r=rng.uniform(0.32, 0.36),
+                        **_rider_look(rng))
+    pts = c.outline()
+    pad = 0.15 * c.px_per_m()  # head radius and stroke widths around the joints
+    x1, y1, x2, y2 = _bbox(pts)
+    c.box = (x1 - pad, y1, x2 + pad, y2)
+    c.gt = c.ground_truth(c.contacts())
+    return c
+
+
+def _sample_pinhole_pedestrian(rng: np.random.Generator, calib, x: float, y: float,
+                               yaw: float) -> _Pedestrian:
+    height = rng.uniform(1.55, 1.9)
+    (u, vb), (_, vt) = calib.ground_to_image(np.array([[x, y, 0.0], [x, y, height]]))
+    w = rng.uniform(0.35, 0.45) * (vb - vt)
+    ped = _sample_pedestrian(rng, _Ground(1, 2, 0.0, 0.0, 1.0), u, vb)  # box reset below
+    ped.box = (u - w / 2, vt, u + w / 2, vb)
+    probe = _PinholeObject(box=ped.box, calib=calib, x=x, y=y)
+    ped.gt = probe.ground_truth(heading=False)
+    return ped
+
+
+_PIN_SAMPLERS = {'vehicle': _sample_pinhole_vehicle, 'pedestrian': _sample_pinhole_pedestrian,
+                 'cyclist': _sample_pinhole_cyclist}
+
+
+def _pinhole_acceptable(cand: _Object, placed: List[_Object], w: int, h: int) -> bool:
+    """Size and truncation limits for ``cand`` and the occlusion limit for every object."""
+    b = cand.box
+    cb = _clip_box(b, w, h)
+    if not cand.drawable() or _area(cb) < (1 - _PIN_MAX_TRUNC) * _area(b):
+        return False
+    if min(cb[2] - cb[0], cb[3] - cb[1]) < _PIN_MIN_SIDE_REF * min(w / _REF_W, h / _REF_H):
+        return False
+    return not _too_covered(placed + [cand], w, h)
+
+
+def _place_pinhole(rng: np.random.Generator, calib, n: int) -> List[_Object]:
+    names = [c for c, _ in _CATEGORY_P]
+    probs = np.array([p for _, p in _CATEGORY_P])
+    w, h = calib.image_size
+    half_fov = math.atan2(max(calib.cx, w - calib.cx), calib.fx)
+    placed: List[_Object] = []
+    spots: List[Tuple[float, float, float]] = []  # x, y, footprint radius
+    for i in range(n):
+        cat = names[int(rng.choice(len(names), p=probs))]
+        for _ in range(_MAX_TRIES):
+            x = rng.uniform(*(_VEHICLE_X if cat == 'vehicle' else _PERSON_X))
+            reach = x * math.tan(half_fov) + 2.0
+            if cat == 'vehicle':  # in a lane, any heading: ahead, oncoming, crossing
+                lanes = [k for k in range(-2, 3) if abs(k * _LANE_W) <= reach]
+                y = lanes[int(rng.integers(len(lanes)))] * _LANE_W + rng.normal(0, 0.4)
+            else:
+                y = rng.uniform(-reach, reach)
+            yaw = rng.uniform(-math.pi, math.pi)
+            cand = _PIN_SAMPLERS[cat](rng, calib, x, y, yaw)
+            radius = getattr(cand, 'radius', 0.4)
+            if any(math.hypot(x - sx, y - sy) < radius + sr for sx, sy, sr in spots):
+                continue
+            cand.depth = (-x, i)
+            if _pinhole_acceptable(cand, placed, w, h):
+                placed.append(cand)
+                spots.append((x, y, radius))
+                break
+    return placed
+
+
+def make_pinhole_scene(rng: np.random.Generator, img_size: Tuple[int, int] = (320, 256)
+                       ) -> Tuple[np.ndarray, List[dict], object]:
+    """Draws one road scene seen by a sampled pinhole camera over a flat road.
+
+    Vehicles are projected 3D shapes (lower body, cabin, four tyres) anywhere 5-60 m
+    ahead, in lanes, with any heading; cyclists are projected stick figures on two wheels;
+    pedestrians upright boxes of their height. Keypoints are the projections of the
+    ground contacts; ``v=2`` where the tyre's own pixels show just above the point, ``v=1``
+    where the vehicle's body or a nearer object hides them, ``v=0`` outside the image.
+
+    Args:
+        rng (np.random.Generator): source of all randomness.
+        img_size (tuple[int, int]): (W, H), each >= 64.
+
+    Returns:
+        tuple:
+        - img (np.ndarray): (H, W, 3) uint8 BGR image.
+        - objects (list[dict]): as :func:`make_scene`'s, without ``viewpoint``/
+          ``direction``; a vehicle is followed by its ``vehicle_face`` when its front or
+          rear face is seen. Vehicles, cyclists and pedestrians carry their ground truth:
+          ``distance_m`` (to the footprint centre, i.e. the centre of the tyre/wheel
+          contacts), ``lateral_m``, ``x_m``, ``y_m``, ``truncated`` (fraction of the box
+          outside the image) and, except pedestrians, ``heading_deg`` and ``keypoints_m``
+          ((x, y) metres of each contact, keypoint order). Vehicles with a seen face and
+          their faces carry ``face_type``.
+        - calib (CameraCalibration): the camera.
+    """
+    w, h = _checked_size(img_size)
+    calib = _sample_calibration(rng, w, h)
+    img = _pinhole_background(rng, calib)
+    n = _object_count(rng)
+    placed = sorted(_place_pinhole(rng, calib, n), key=lambda o: o.depth)
+    img, objects = _paint(rng, img, placed, _PART_BITS)
+    return img, objects, calib
 
 
 # --------------------------------------------------------------------------- COCO files
@@ -840,8 +1449,13 @@ def _resolve_progress(progress: Union[bool, ProgressFn]) -> Optional[ProgressFn]
     return lambda it, total, desc: progress_bar(it, total, f'{desc:5s}', 'img')
 
 
+#: Ground-truth fields of pinhole scenes written into the COCO annotations.
+GT_FIELDS: Tuple[str, ...] = ('distance_m', 'lateral_m', 'heading_deg', 'x_m', 'y_m',
+                              'truncated', 'keypoints_m', 'face_type')
+
+
 def _write_split(root: Path, split: str, num: int, img_size: Tuple[int, int], seed: int,
-                 base_seed: int, progress: Optional[ProgressFn]) -> Path:
+                 base_seed: int, progress: Optional[ProgressFn], camera: str = '2d') -> Path:
     img_dir = root / 'images' / split
     ann_dir = root / 'annotations'
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -852,21 +1466,36 @@ def _write_split(root: Path, split: str, num: int, img_size: Tuple[int, int], se
     if progress is not None:
         it = progress(it, num, split)
     for i in it:
-        img, objs = make_scene(rng, img_size)
+        calib = None
+        if camera == 'pinhole':
+            img, objs, calib = make_pinhole_scene(rng, img_size)
+        else:
+            img, objs = make_scene(rng, img_size)
         name = f'{i:06d}.jpg'
         ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 95])
         if not ok:
             raise RuntimeError(f'JPEG encoding failed for {img_dir / name}')
         (img_dir / name).write_bytes(buf.tobytes())
         images.append(dict(id=i + 1, file_name=name, width=img.shape[1], height=img.shape[0]))
+        if calib is not None:
+            images[-1]['camera'] = calib.to_dict()
+        parent = None
         for obj in objs:
-            annotations.append(_coco_annotation(obj, len(annotations) + 1, i + 1))
+            ann = _coco_annotation(obj, len(annotations) + 1, i + 1)
+            if calib is not None:
+                ann.update({k: obj[k] for k in GT_FIELDS if k in obj})
+                if obj['category'] == 'vehicle':
+                    parent = ann['id']
+                elif obj['category'] == 'vehicle_face':
+                    ann['parent_id'] = parent  # a face follows its vehicle
+            annotations.append(ann)
     # Drop images of an earlier, larger run so the folder matches the JSON.
     for f in img_dir.iterdir():
         if re.fullmatch(r'\d{6}\.jpg', f.name) and int(f.name[:6]) >= num:
             f.unlink()
+    cam = '' if camera == '2d' else f', {camera} camera'
     data = dict(
-        info=dict(description=(f'yolox_kpt synthetic driving scenes, split {split}, '
+        info=dict(description=(f'yolox_kpt synthetic driving scenes{cam}, split {split}, '
                                 f'seed {base_seed} (stream seed {seed})'),
                   # The module's path before it moved to data_tools, kept so that a seed
                   # gives the same bytes as the data sets generated (and measured) before.
@@ -881,11 +1510,19 @@ def generate_synthetic_driving(out_dir: Union[str, Path],
                                num_val: int = 60,
                                img_size: Tuple[int, int] = (320, 256),
                                seed: int = 0,
-                               progress: Union[bool, ProgressFn] = False) -> Dict[str, Path]:
+                               progress: Union[bool, ProgressFn] = False,
+                               camera: str = '2d') -> Dict[str, Path]:
     """Writes the train and val splits (COCO keypoint JSON + JPEG, quality 95).
 
     The same arguments always give byte-identical JSON. Train uses ``seed``, val
     ``seed + VAL_SEED_OFFSET``, so val scenes are held out. Existing files are overwritten.
+
+    ``camera='pinhole'`` draws :func:`make_pinhole_scene`\ s instead: every image entry
+    gets its camera as ``images[*].camera`` (``CameraCalibration.to_dict()``; read it back
+    with ``CameraCalibration.from_dict``), and annotations get the ground-truth fields
+    :data:`GT_FIELDS` (those the object has) plus ``parent_id`` (the vehicle's annotation
+    id) on ``vehicle_face``\ s. The default, ``'2d'``, writes the same bytes as before
+    pinhole scenes existed.
 
     Args:
         out_dir (str | Path): root; gets ``annotations/{train,val}.json`` and
@@ -896,6 +1533,7 @@ def generate_synthetic_driving(out_dir: Union[str, Path],
         seed (int): non-negative base seed.
         progress (bool | callable): True shows a tqdm bar when tqdm is installed; a
             callable ``(iterable, total, desc) -> iterable`` wraps the loop itself.
+        camera (str): one of :data:`CAMERAS`.
 
     Returns:
         dict: ``{'train': Path, 'val': Path, 'root': Path}`` (annotation files and root).
@@ -904,10 +1542,13 @@ def generate_synthetic_driving(out_dir: Union[str, Path],
         raise ValueError('num_train and num_val must be >= 0')
     if seed < 0:
         raise ValueError(f'seed must be >= 0, got {seed}')
+    if camera not in CAMERAS:
+        raise ValueError(f'camera must be one of {CAMERAS}, got {camera!r}')
     root = Path(out_dir)
     size = (int(img_size[0]), int(img_size[1]))
     prog = _resolve_progress(progress)
     return dict(
-        train=_write_split(root, 'train', num_train, size, seed, seed, prog),
-        val=_write_split(root, 'val', num_val, size, seed + VAL_SEED_OFFSET, seed, prog),
+        train=_write_split(root, 'train', num_train, size, seed, seed, prog, camera),
+        val=_write_split(root, 'val', num_val, size, seed + VAL_SEED_OFFSET, seed, prog,
+                         camera),
         root=root)

@@ -8,7 +8,7 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the install
     raise ImportError(
         'yolox_kpt.deploy needs mmdeploy: `make install` installs it, or '
-        '`pip install -e ".[deploy]" && pip install --no-deps mmdeploy==1.3.1` '
+        '`pip install -e ".[train,deploy]" && pip install --no-deps mmdeploy==1.3.1` '
         '(see docs/install.md)') from e
 
 from ..compat import default_to_torchscript_onnx_export  # noqa: E402

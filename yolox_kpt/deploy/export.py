@@ -102,8 +102,9 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
 
 
 def trtexec_command(deploy_cfg: Config, onnx_file: str, engine_file: str) -> str:
-    """The ``trtexec`` line that builds the engine a TensorRT deploy config describes
-    (for TensorRT 10, where mmdeploy 1.3.1's builder does not run, or on the target)."""
+    """The ``trtexec`` line that builds the engine a TensorRT deploy config describes, on
+    the target (for the plugin-free TensorRT >= 8.5 configs; mmdeploy 1.3.1's builder does
+    not run on TensorRT 10). The < 8.5 configs' line loads mmdeploy's plugin library."""
     common = deploy_cfg.backend_config.get('common_config', {})
     shapes = deploy_cfg.backend_config.model_inputs[0]['input_shapes']['input']
     dims = {k: 'x'.join(str(v) for v in shapes[f'{k}_shape']) for k in ('min', 'opt', 'max')}

@@ -1,12 +1,33 @@
-"""Backends of the runtime: ONNX Runtime, TensorRT 8.x and 10.x engines."""
+"""Backends of the runtime: ONNX Runtime, and TensorRT engines (8.x and 10.x) without torch.
+
+Every backend is a callable from a (B, 3, H, W) float32 array to the graph's outputs in
+``OUTPUT_NAMES``' order. The backend packages are imported when a backend is built, never at
+import time: ``onnxruntime`` for ``.onnx``; TensorRT's Python API (``tensorrt``) and NVIDIA's
+``cuda-python`` (device buffers and the stream) for engines.
+"""
 import ctypes
 import glob
 import os.path as osp
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .contract import OUTPUT_NAMES
+
+#: The name of the graph's input (``onnx_config.input_names`` of every deploy config).
+INPUT_NAME = 'input'
+#: TensorRT ``DataType`` member names -> numpy dtypes of the host copies. ``INT64`` exists
+#: from TensorRT 10 on (TensorRT 8.x casts the graph's int64 tensors to INT32); a dtype not
+#: here (BF16, FP8, INT4) is refused by name rather than given a buffer of the wrong size.
+TRT_DTYPES: Dict[str, Any] = {
+    'FLOAT': np.float32,
+    'HALF': np.float16,
+    'INT8': np.int8,
+    'UINT8': np.uint8,
+    'INT32': np.int32,
+    'INT64': np.int64,
+    'BOOL': np.bool_,
+}
 
 
 def build_backend(model: str, device: str = 'cpu',
@@ -18,7 +39,8 @@ def build_backend(model: str, device: str = 'cpu',
     if model.endswith('.onnx'):
         return OnnxRuntimeBackend(model, device)
     if model.endswith(('.engine', '.plan', '.trt')):
-        return TensorRTBackend(model, plugin)
+        # an engine runs on a CUDA device whatever the caller's default ('cpu')
+        return TensorRTBackend(model, plugin, device if device.startswith('cuda') else 'cuda')
     raise ValueError(f'{model}: unknown model type; expected .onnx (ONNX Runtime) or '
                      '.engine/.plan (TensorRT)')
 
@@ -29,13 +51,13 @@ class OnnxRuntimeBackend:
         try:
             import onnxruntime as ort
         except ImportError as e:
-            raise ImportError('ONNX Runtime is missing: pip install -e ".[deploy]" (CPU) or '
-                              '".[deploy-gpu]" (CUDA)') from e
+            raise ImportError('ONNX Runtime is missing: pip install "yolox-kpt[runtime-ort]" '
+                              '(or onnxruntime-gpu for CUDA)') from e
         providers = ['CPUExecutionProvider']
         if device.startswith('cuda'):
             if 'CUDAExecutionProvider' not in ort.get_available_providers():
-                raise RuntimeError('device cuda needs onnxruntime-gpu: pip install -e '
-                                   '".[deploy-gpu]"')
+                raise RuntimeError('device cuda needs onnxruntime-gpu: pip install '
+                                   'onnxruntime-gpu')
             providers.insert(0, 'CUDAExecutionProvider')
         self.session = ort.InferenceSession(model, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
@@ -55,67 +77,259 @@ def find_mmdeploy_plugin() -> Optional[str]:
     return found[0] if found else None
 
 
-class TensorRTBackend:
-    """A serialized engine, on TensorRT 8.x (bindings) or 10.x (named tensors).
+def load_plugin(path: str) -> None:
+    """Load a TensorRT plugin library (its plugins register themselves with TensorRT)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no such TensorRT plugin library')
+    try:
+        ctypes.CDLL(path)
+    except OSError as e:
+        raise RuntimeError(f'{path}: the TensorRT plugin library does not load ({e}); it '
+                           'must be built against the TensorRT and CUDA installed here '
+                           '(docs/deploy.md)') from e
 
-    Device buffers are torch CUDA tensors (torch ships with JetPack's PyTorch wheels).
+
+def import_cudart() -> Any:
+    """cuda-python's CUDA runtime module: ``cuda.bindings.runtime`` (cuda-python >= 12.6),
+    else the older ``cuda.cudart``."""
+    try:
+        from cuda.bindings import runtime
+        return runtime
+    except ImportError:
+        pass
+    try:
+        from cuda import cudart
+        return cudart
+    except ImportError as e:
+        raise ImportError(
+            'TensorRT engines need NVIDIA\'s cuda-python for device buffers: pip install '
+            '"cuda-python>=12,<13" (CUDA 12, JetPack 6) or "cuda-python>=11.4,<12" (CUDA 11, '
+            'JetPack 5); see docs/install.md') from e
+
+
+class CudaRuntime:
+    """The few CUDA runtime calls the engine's buffers need, through cuda-python.
+
+    cuda-python returns ``(error, *values)`` tuples; every call here checks the error.
+
+    Args:
+        cudart: cuda-python's runtime module (:func:`import_cudart`).
+        device (int): CUDA device index.
     """
 
-    def __init__(self, engine_file: str, plugin: Optional[str] = None) -> None:
+    def __init__(self, cudart: Any, device: int = 0) -> None:
+        self.cudart = cudart
+        self.call('cudaSetDevice', device)
+        self.stream = self.call('cudaStreamCreate')
+        self.h2d = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
+        self.d2h = cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+
+    def call(self, name: str, *args: Any) -> Any:
+        """``cudart.<name>(*args)``; its value (None, one value or a tuple) or an error."""
+        err, *values = getattr(self.cudart, name)(*args)
+        if int(err) != 0:
+            raise RuntimeError(f'CUDA {name} failed: {err!r}')
+        return None if not values else values[0] if len(values) == 1 else tuple(values)
+
+    def malloc(self, nbytes: int) -> int:
+        # a zero-size tensor (no detection kept) still needs a valid address
+        return int(self.call('cudaMalloc', max(int(nbytes), 1)))
+
+    def free(self, ptr: int) -> None:
+        self.call('cudaFree', ptr)
+
+    def to_device(self, ptr: int, host: np.ndarray) -> None:
+        self.call('cudaMemcpyAsync', ptr, host.ctypes.data, host.nbytes, self.h2d, self.stream)
+
+    def to_host(self, host: np.ndarray, ptr: int) -> None:
+        self.call('cudaMemcpyAsync', host.ctypes.data, ptr, host.nbytes, self.d2h, self.stream)
+
+    def synchronize(self) -> None:
+        self.call('cudaStreamSynchronize', self.stream)
+
+    @property
+    def stream_handle(self) -> int:
+        return int(self.stream)
+
+
+class TensorRTBackend:
+    """A serialized TensorRT engine, run without torch.
+
+    Every I/O tensor's dtype and shape is read from the engine (FP32, FP16, INT32, INT64,
+    BOOL, INT8, UINT8): TensorRT 10 keeps the graph's int64 ``labels`` as INT64, TensorRT 8.x
+    casts it to INT32. Device buffers, copies and the stream go through NVIDIA's
+    ``cuda-python``; buffers are allocated per input shape and reused.
+
+    The named-tensor API (``num_io_tensors``, ``set_input_shape``, ``set_tensor_address``,
+    ``execute_async_v3``) is used where the engine has it (TensorRT 8.5 and later, the only
+    API of TensorRT 10), the bindings API (``num_bindings``, ``set_binding_shape``,
+    ``execute_async_v2``) before. Output shapes must be known once the input shape is set:
+    the deploy configs pad the NMS outputs to ``keep_top_k`` rows, so they are; an output
+    whose size depends on the data (an NMS output left unpadded) is refused, since TensorRT
+    10 would need an output allocator for it.
+
+    Args:
+        engine_file (str): a serialized engine (``.engine`` / ``.plan``).
+        plugin (str, optional): mmdeploy's ``libmmdeploy_tensorrt_ops.so``, for engines of
+            the TensorRT < 8.5 deploy configs (TRTBatchedNMS). Where mmdeploy is installed
+            its library is tried when an engine does not load without it. The TensorRT
+            >= 8.5 configs need none.
+        device (str): 'cuda' or 'cuda:N'.
+    """
+
+    def __init__(self, engine_file: str, plugin: Optional[str] = None,
+                 device: str = 'cuda') -> None:
         try:
             import tensorrt as trt
-            import torch
         except ImportError as e:
-            raise ImportError('TensorRT engines need tensorrt and a CUDA torch: pip install '
-                              '-e ".[deploy-gpu]" (on Jetson: JetPack\'s python3-libnvinfer)'
-                              ) from e
-        if not torch.cuda.is_available():
-            raise RuntimeError('TensorRT engines need a CUDA device')
-        plugin = plugin or find_mmdeploy_plugin()
+            raise ImportError(
+                'TensorRT engines need TensorRT\'s Python API: on Jetson JetPack\'s '
+                'python3-libnvinfer (apt), elsewhere the tensorrt wheel that matches the '
+                'installed TensorRT; see docs/install.md') from e
+        index = device.split(':')[1] if ':' in device else '0'
+        if not index.isdigit():
+            raise ValueError(f'device {device!r}: expected cuda or cuda:N')
+        self.cuda = CudaRuntime(import_cudart(), int(index))
         if plugin:
-            ctypes.CDLL(plugin)
-        self.trt, self.torch = trt, torch
+            load_plugin(plugin)
+        self.trt = trt
         logger = trt.Logger(trt.Logger.WARNING)
         trt.init_libnvinfer_plugins(logger, '')
         with open(engine_file, 'rb') as f:
-            self.engine = trt.Runtime(logger).deserialize_cuda_engine(f.read())
+            serialized = f.read()
+        runtime = trt.Runtime(logger)
+        self.engine = runtime.deserialize_cuda_engine(serialized)
+        found = None if plugin else find_mmdeploy_plugin()
+        if self.engine is None and found:
+            # an engine of a TensorRT < 8.5 config, on a machine with mmdeploy installed.
+            # Loaded only now: mmdeploy's wheel ships a library linked to TensorRT 8, which
+            # does not load next to TensorRT 10 (whose engines need no plugin).
+            try:
+                load_plugin(found)
+            except RuntimeError as e:
+                raise RuntimeError(f'{engine_file}: TensorRT could not load the engine, and '
+                                   f"mmdeploy's plugin library did not help: {e}") from e
+            self.engine = runtime.deserialize_cuda_engine(serialized)
         if self.engine is None:
             raise RuntimeError(f'{engine_file}: TensorRT could not load the engine (built '
-                               'by another TensorRT version, or its plugin library missing)')
+                               'by another TensorRT version or for another device, or its '
+                               'plugin library missing: engines of the TensorRT < 8.5 '
+                               'configs need plugin=<libmmdeploy_tensorrt_ops.so>)')
         self.context = self.engine.create_execution_context()
-        self.v10 = hasattr(self.engine, 'num_io_tensors') and not hasattr(
-            self.engine, 'num_bindings')
+        self.named = hasattr(self.engine, 'num_io_tensors') and hasattr(
+            self.context, 'execute_async_v3')
+        self.inputs, self.outputs = self._io_names()
+        missing = [n for n in (INPUT_NAME, *OUTPUT_NAMES)
+                   if n not in self.inputs + self.outputs]
+        if missing or self.inputs != [INPUT_NAME]:
+            raise RuntimeError(f'{engine_file}: tensors {self.inputs} -> {self.outputs}; a '
+                               f'yolox-kpt engine has {[INPUT_NAME]} -> {list(OUTPUT_NAMES)} '
+                               '(build it from the end2end.onnx of tools/deploy.py)')
+        self.engine_file = engine_file
+        self.buffers: Dict[str, Tuple[int, np.ndarray]] = {}  # name -> (device ptr, host)
+        self.input_shape: Optional[Tuple[int, ...]] = None
 
+    # ------------------------------------------------------------------ engine queries
+    def _io_names(self) -> Tuple[List[str], List[str]]:
+        """Input and output tensor names, in the engine's order."""
+        inputs, outputs = [], []
+        if self.named:
+            input_mode = self.trt.TensorIOMode.INPUT
+            for i in range(self.engine.num_io_tensors):
+                name = self.engine.get_tensor_name(i)
+                is_input = self.engine.get_tensor_mode(name) == input_mode
+                (inputs if is_input else outputs).append(name)
+        else:
+            # the first optimization profile's bindings come first; the others repeat them
+            profiles = getattr(self.engine, 'num_optimization_profiles', 1) or 1
+            for i in range(self.engine.num_bindings // profiles):
+                name = self.engine.get_binding_name(i)
+                (inputs if self.engine.binding_is_input(i) else outputs).append(name)
+        return inputs, outputs
+
+    def dtype(self, name: str) -> Any:
+        """numpy dtype of tensor ``name`` as the engine stores it."""
+        if self.named:
+            trt_dtype = self.engine.get_tensor_dtype(name)
+        else:
+            trt_dtype = self.engine.get_binding_dtype(self.engine.get_binding_index(name))
+        key = getattr(trt_dtype, 'name', str(trt_dtype).split('.')[-1])
+        if key not in TRT_DTYPES:
+            raise RuntimeError(f'{self.engine_file}: tensor {name!r} has TensorRT dtype '
+                               f'{key}, which yolox_kpt.runtime does not handle')
+        return np.dtype(TRT_DTYPES[key])
+
+    def _set_input_shape(self, shape: Tuple[int, ...]) -> None:
+        if self.named:
+            ok = self.context.set_input_shape(INPUT_NAME, shape)
+        else:
+            ok = self.context.set_binding_shape(self.engine.get_binding_index(INPUT_NAME),
+                                                shape)
+        if ok is False:
+            raise ValueError(f'{self.engine_file}: input shape {shape} is outside the '
+                             "engine's optimization profile (its deploy config's "
+                             'min_shape..max_shape)')
+
+    def _shape(self, name: str) -> Tuple[int, ...]:
+        if self.named:
+            shape = self.context.get_tensor_shape(name)
+        else:
+            shape = self.context.get_binding_shape(self.engine.get_binding_index(name))
+        shape = tuple(int(d) for d in shape)
+        if any(d < 0 for d in shape):
+            raise RuntimeError(
+                f'{self.engine_file}: output {name!r} has shape {shape} once the input shape '
+                'is set: its size depends on the data (NMS outputs not padded to keep_top_k), '
+                'which this runtime does not allocate for; export with a deploy config of '
+                'deploy_configs/ (their outputs have keep_top_k rows)')
+        return shape
+
+    # ------------------------------------------------------------------ buffers
+    def _allocate(self, input_shape: Tuple[int, ...]) -> None:
+        """Device and host buffers of every I/O tensor for this input shape."""
+        self.release()
+        self._set_input_shape(input_shape)
+        for name in self.inputs + self.outputs:
+            shape = input_shape if name == INPUT_NAME else self._shape(name)
+            host = np.empty(shape, self.dtype(name))
+            ptr = self.cuda.malloc(host.nbytes)
+            self.buffers[name] = (ptr, host)
+            if self.named:
+                self.context.set_tensor_address(name, ptr)
+        self.input_shape = input_shape
+
+    def release(self) -> None:
+        """Free the device buffers (they are made again on the next call)."""
+        for ptr, _ in self.buffers.values():
+            self.cuda.free(ptr)
+        self.buffers, self.input_shape = {}, None
+
+    def __del__(self) -> None:
+        try:
+            self.release()
+        except Exception:  # interpreter shutdown: cuda-python may be gone already
+            pass
+
+    # ------------------------------------------------------------------ run
     def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
-        torch = self.torch
-        x = torch.from_numpy(inputs).cuda()
-        outputs = {}
-        stream = torch.cuda.current_stream()
-        if self.v10:
-            self.context.set_input_shape('input', tuple(x.shape))
-            self.context.set_tensor_address('input', x.data_ptr())
-            for name in OUTPUT_NAMES:
-                shape = tuple(self.context.get_tensor_shape(name))
-                dtype = _torch_dtype(self.engine.get_tensor_dtype(name), self.trt, torch)
-                outputs[name] = torch.empty(shape, dtype=dtype, device='cuda')
-                self.context.set_tensor_address(name, outputs[name].data_ptr())
-            self.context.execute_async_v3(stream.cuda_stream)
+        shape = tuple(int(d) for d in inputs.shape)
+        if shape != self.input_shape:
+            self._allocate(shape)
+        ptr, host = self.buffers[INPUT_NAME]
+        host[...] = inputs  # casts to the engine's input dtype (FP16 I/O engines)
+        self.cuda.to_device(ptr, host)
+        if self.named:
+            ok = self.context.execute_async_v3(self.cuda.stream_handle)
         else:
             bindings = [0] * self.engine.num_bindings
-            idx = self.engine.get_binding_index('input')
-            self.context.set_binding_shape(idx, tuple(x.shape))
-            bindings[idx] = x.data_ptr()
-            for name in OUTPUT_NAMES:
-                idx = self.engine.get_binding_index(name)
-                shape = tuple(self.context.get_binding_shape(idx))
-                dtype = _torch_dtype(self.engine.get_binding_dtype(idx), self.trt, torch)
-                outputs[name] = torch.empty(shape, dtype=dtype, device='cuda')
-                bindings[idx] = outputs[name].data_ptr()
-            self.context.execute_async_v2(bindings, stream.cuda_stream)
-        stream.synchronize()
-        return [outputs[n].cpu().numpy() for n in OUTPUT_NAMES]
-
-
-def _torch_dtype(trt_dtype, trt, torch):
-    return {trt.float32: torch.float32, trt.float16: torch.float16,
-            trt.int32: torch.int32}.get(trt_dtype, torch.float32)
+            for name, (ptr, _) in self.buffers.items():
+                bindings[self.engine.get_binding_index(name)] = ptr
+            ok = self.context.execute_async_v2(bindings, self.cuda.stream_handle)
+        if ok is False:
+            raise RuntimeError(f'{self.engine_file}: TensorRT failed to run the engine '
+                               '(see its log above)')
+        for name in OUTPUT_NAMES:
+            ptr, host = self.buffers[name]
+            self.cuda.to_host(host, ptr)
+        self.cuda.synchronize()
+        return [self.buffers[name][1].copy() for name in OUTPUT_NAMES]

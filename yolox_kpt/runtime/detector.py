@@ -16,10 +16,12 @@ class KeypointDetector:
         model (str): ``.onnx`` (ONNX Runtime) or ``.engine``/``.plan`` (TensorRT).
         meta (str, optional): a ``yolox_kpt_runtime.json`` to use. Default: an ``.onnx``'s
             own metadata, else the ``yolox_kpt_runtime.json`` beside the model (engines).
-        device (str): 'cpu' or 'cuda' (ONNX Runtime's CUDA provider; TensorRT is CUDA).
-        plugin (str, optional): mmdeploy's TensorRT op library, for engines of the
-            TensorRT 8 configs (TRTBatchedNMS); found automatically when mmdeploy is
-            installed.
+        device (str): 'cpu', 'cuda' or 'cuda:N' (ONNX Runtime's CUDA provider; an engine
+            runs on CUDA device N, 0 unless given).
+        plugin (str, optional): mmdeploy's ``libmmdeploy_tensorrt_ops.so``, for engines of
+            the TensorRT < 8.5 deploy configs (TRTBatchedNMS); where mmdeploy is installed,
+            its library is tried when an engine does not load without it. Engines of the
+            TensorRT >= 8.5 configs need none.
 
     Attributes:
         meta (RuntimeMeta): layout, preprocessing and input shape of the export.

@@ -182,15 +182,36 @@ def frame_visualizer(layout: KeypointLayout, **kwargs) -> 'KptDetLocalVisualizer
     return vis
 
 
+def draw_box_texts(image: np.ndarray, boxes: np.ndarray,
+                   texts: Sequence[Optional[str]]) -> np.ndarray:
+    """Each text (None: nothing) in a dark strip just below its box (N, 4) x1 y1 x2 y2
+    (inside the image at its bottom edge); on ``image`` (H, W, 3) in place, returned."""
+    h = image.shape[0]
+    for box, text in zip(np.asarray(boxes, np.float64).reshape(-1, 4), texts):
+        if not text:
+            continue
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        x, y = max(int(box[0]), 0), min(int(box[3]) + th + base + 2, h - 1)
+        cv2.rectangle(image, (x, y - th - base), (x + tw, y), (0, 0, 0), -1)
+        cv2.putText(image, text, (x, y - base), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255),
+                    1, cv2.LINE_AA)
+    return image
+
+
 def draw_frame(vis: KptDetLocalVisualizer, image_bgr: np.ndarray, instances,
-               fast: bool = False) -> np.ndarray:
+               fast: bool = False, texts: Optional[Sequence[Optional[str]]] = None
+               ) -> np.ndarray:
     """``instances`` (an ``InstanceData`` of predictions or ground truth, or a
     :class:`~yolox_kpt.runtime.Detections`) drawn on a BGR image; BGR out.
 
     ``fast`` draws boxes and labels with OpenCV instead of mmdet's matplotlib canvas (same
     colours and keypoints; plainer text): about 1 ms instead of 80 ms a frame on the CI
-    machine, which is what a video needs.
+    machine, which is what a video needs. ``texts`` (one per instance, None for none; e.g.
+    ground distances) are written below the boxes.
     """
+    if texts is not None:
+        drawn = draw_frame(vis, image_bgr, instances, fast)
+        return draw_box_texts(drawn, _numpy(instances.bboxes), texts)
     layout = vis.layout
     rgb = np.ascontiguousarray(image_bgr[..., ::-1])
     palette = vis.dataset_meta.get('palette')

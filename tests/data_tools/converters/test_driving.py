@@ -193,3 +193,30 @@ def test_size_needed_without_images_names_file(tmp_path, convert):
         with pytest.raises(SystemExit) as e:
             convert([str(labels), '--out-dir', str(tmp_path / 'o'), *extra])
         assert expected in str(e.value.code) and '.json' in str(e.value.code)
+
+
+def test_labelled_distance_and_heading_kept_as_ground_truth(tmp_path, convert):
+    """A labelled distance and heading reach the annotation under the ground-truth names
+    the geometry evaluation reads (headings wrapped to (-180, 180]); unlabelled ones stay
+    absent rather than becoming 0."""
+    objects = [car(distance=18.5, heading=190.0, face=dict(type='head', box=[110, 110, 290, 240])),
+               car(400, 100, 500, 200, distance=7.25, heading=-180),
+               car(300, 300, 400, 400),
+               {'class': 'cyclist', 'box': [50, 100, 150, 200], 'distance': 9.0, 'heading': 90}]
+    labels = write_labels(tmp_path / 'labels', [frame('d', 1.0, objects)])
+    convert([str(labels), '--out-dir', str(tmp_path / 'out'), '--no-images', '--ratios',
+             '1', '0', '0'])
+    anns = load(tmp_path / 'out' / 'annotations' / 'train.json')['annotations']
+    by_cat = {}
+    for a in anns:
+        by_cat.setdefault(a['category_id'], []).append(a)
+    v1, v2, v3 = by_cat[1]
+    assert (v1['distance_m'], v1['heading_deg'], v1['distance']) == (18.5, -170.0, 18.5)
+    assert (v2['distance_m'], v2['heading_deg']) == (7.25, 180.0)
+    assert 'distance_m' not in v3 and 'heading_deg' not in v3
+    assert (by_cat[4][0]['distance_m'], by_cat[4][0]['heading_deg']) == (9.0, 90.0)
+    assert by_cat[2][0]['parent_id'] == v1['id'] and 'heading_deg' not in by_cat[2][0]
+    bad = write_labels(tmp_path / 'bad', [frame('d', 1.0, [car(heading='north')])])
+    with pytest.raises(SystemExit) as e:
+        convert([str(bad), '--out-dir', str(tmp_path / 'o2'), '--no-images'])
+    assert 'object 0 (vehicle): heading must be a number' in str(e.value.code)

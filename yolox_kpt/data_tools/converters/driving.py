@@ -42,7 +42,11 @@ SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
 
 _FRAME_KEYS = {'version', 'drive', 'timestamp', 'image', 'width', 'height', 'objects',
                'extra'}
-_OBJECT_KEYS = {'class', 'box', 'distance', 'track_id', 'face', 'tyres', 'wheels', 'extra'}
+_OBJECT_KEYS = {'class', 'box', 'distance', 'heading', 'track_id', 'face', 'tyres', 'wheels',
+                'extra'}
+#: Labelled geometry -> the COCO annotation's ground-truth field, as the synthetic pinhole
+#: scenes name them (``tools/analysis/eval_geometry.py`` reads these).
+GEOMETRY_FIELDS: Dict[str, str] = {'distance': 'distance_m', 'heading': 'heading_deg'}
 _FACE_KEYS = {'type', 'box'}
 
 
@@ -109,6 +113,12 @@ def _parse_object(obj, where: str) -> dict:
             raise CameraLabelError(f'{where}: distance must be a number of metres >= 0, '
                                    f'got {obj["distance"]!r}')
         out['distance'] = dist
+    if obj.get('heading') is not None:
+        heading = json_number(obj['heading'])
+        if heading is None:
+            raise CameraLabelError(f'{where}: heading must be a number of degrees, got '
+                                   f'{obj["heading"]!r}')
+        out['heading'] = 180.0 - (180.0 - heading) % 360.0  # (-180, 180]
     if obj.get('track_id') is not None:
         out['track_id'] = obj['track_id']
     for key, (fld, _) in POINT_FIELDS.items():
@@ -237,6 +247,9 @@ def frame_annotations(frame: Frame, image_id: int, first_ann_id: int) -> List[di
         for key in ('distance', 'track_id'):
             if key in obj:
                 ann[key] = obj[key]
+        for key, name in GEOMETRY_FIELDS.items():
+            if key in obj:
+                ann[name] = obj[key]
         anns.append(ann)
         if 'face' in obj:
             face = obj['face']
