@@ -181,8 +181,9 @@ def test_the_graph_is_what_the_test_thinks_it_is():
 def test_dataset_room_holds_only_the_dataset():
     lines = sum(len(p.read_text().splitlines()) for p in (ROOT / PACKAGE / 'datasets').rglob(
         '*.py'))
-    assert lines <= 600, (f'yolox_kpt/datasets/ is {lines} lines: it holds the dataset and '
-                          'its transforms; converters, curation and generators belong in '
+    assert lines <= 700, (f'yolox_kpt/datasets/ is {lines} lines: it holds the dataset, its '
+                          'sampler and its transforms; converters, curation and generators '
+                          'belong in '
                           'yolox_kpt/data_tools/')
 
 

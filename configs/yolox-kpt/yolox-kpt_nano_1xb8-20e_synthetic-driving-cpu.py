@@ -27,7 +27,7 @@ train_pipeline = [
     for step in _base_.train_pipeline if step['type'] not in ('Mosaic', 'RandomAffine', 'MixUp')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
     dict(type='LoadKptAnnotations', with_bbox=True),
@@ -49,7 +49,8 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=0.00005, begin=1, T_max=max_epochs - 1, end=max_epochs,
          by_epoch=True, convert_to_iter_based=True),
 ]
-custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook')]
+custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook'),
+                dict(type='ExactResumeHook'), dict(type='CorruptImageLogHook')]
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=2),
                      logger=dict(interval=10))
 auto_scale_lr = dict(enable=False)

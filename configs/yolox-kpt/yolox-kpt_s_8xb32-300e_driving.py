@@ -44,5 +44,7 @@ custom_hooks = [
          strict_load=False, priority=49),
     dict(type='SafeCheckpointHook'),
     dict(type='KeypointLayoutCheckHook'),
+    dict(type='ExactResumeHook'),
+    dict(type='CorruptImageLogHook'),
 ]
 auto_scale_lr = dict(base_batch_size=256)

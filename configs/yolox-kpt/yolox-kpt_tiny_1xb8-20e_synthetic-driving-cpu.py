@@ -31,7 +31,7 @@ train_pipeline = [
     dict(type='PackKptDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     pad,
     dict(type='LoadKptAnnotations', with_bbox=True),
@@ -53,7 +53,8 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=0.00005, begin=1, T_max=max_epochs - 1, end=max_epochs,
          by_epoch=True, convert_to_iter_based=True),
 ]
-custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook')]
+custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook'),
+                dict(type='ExactResumeHook'), dict(type='CorruptImageLogHook')]
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=2),
                      logger=dict(interval=10))
 auto_scale_lr = dict(enable=False)

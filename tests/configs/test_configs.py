@@ -65,6 +65,26 @@ def test_recipe_parts_are_registered(path):
     assert OPTIM_WRAPPERS.get(cfg.optim_wrapper.get('type', 'OptimWrapper')) is not None
 
 
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_recipes_resume_exactly_and_handle_corrupt_images(path):
+    """Every recipe trains with the seeded sampler and ExactResumeHook (``--resume`` with
+    random augmentation equals an uninterrupted run), skips corrupt training images with a
+    count in the log, and stops on a corrupt validation/test image (a metric must not drop
+    images silently)."""
+    cfg = Config.fromfile(path)
+    assert cfg.train_dataloader.sampler.type == 'SeededSampler'
+    assert {'ExactResumeHook', 'CorruptImageLogHook'} <= {h['type'] for h in cfg.custom_hooks}
+    train_set = cfg.train_dataloader.dataset
+    loaders = [s for s in train_set.get('dataset', train_set).pipeline
+               if s['type'].startswith('LoadImage')]
+    assert [(s['type'], s.get('on_corrupt')) for s in loaders] == [
+        ('LoadImageFromFileChecked', 'skip')]
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        first = loader.dataset.pipeline[0]
+        assert first['type'] == 'LoadImageFromFileChecked'
+        assert TRANSFORMS.build(first).on_corrupt == 'raise'
+
+
 def bases(path):
     """The ``_base_`` files of a config, read without running it: our files as absolute
     paths, mmdet's as ``mmdet::...``."""

@@ -1,5 +1,4 @@
 """SIGKILL a training run and lose nothing: mid-epoch, and in the middle of a save."""
-import os
 import os.path as osp
 import signal
 import subprocess
@@ -10,6 +9,8 @@ import time
 import torch
 
 from yolox_kpt.checkpoint import safe_torch_load
+from yolox_kpt.testing import train_runs
+from yolox_kpt.testing.train_runs import finish, kill_when
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HERE = osp.dirname(osp.abspath(__file__))
@@ -31,44 +32,12 @@ def write_config(tmp_path, root, extra=''):
                 dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
                 dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
                 dict(type='PackKptDetInputs')]))
-        val_dataloader = None
-        val_evaluator = None
-        val_cfg = None
-        test_dataloader = None
-        test_evaluator = None
-        test_cfg = None
-        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3, _delete_=True)
-        default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None),
-                             logger=dict(interval=1))
-        randomness = dict(seed=0, deterministic=True)
-    ''') + textwrap.dedent(extra))
+    ''') + train_runs.THREE_EPOCHS_NO_EVAL + textwrap.dedent(extra))
     return str(path)
 
 
 def start(cfg, work, *args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.environ.get('PYTHONPATH', '')]))
-    return subprocess.Popen([sys.executable, 'tools/train.py', cfg, '--work-dir', str(work),
-                             *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def kill_when(proc, marker, timeout=300):
-    """SIGKILL ``proc`` as soon as ``marker`` appears in its output."""
-    lines, deadline = [], time.time() + timeout
-    for line in proc.stdout:
-        lines.append(line)
-        if marker in line:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return ''.join(lines)
-        assert time.time() < deadline, 'marker never came:\n' + ''.join(lines[-30:])
-    raise AssertionError(f'run ended before {marker!r}:\n' + ''.join(lines[-30:]))
-
-
-def finish(proc):
-    out = proc.communicate(timeout=600)[0]
-    assert proc.returncode == 0, out[-4000:]
-    return out
+    return train_runs.start(cfg, work, *args, pythonpath=[HERE])
 
 
 def test_resume_after_sigkill_mid_epoch_equals_uninterrupted(synthetic_data, tmp_path):

@@ -1,5 +1,8 @@
 from .coco_kpt import CocoKptDataset, KeypointAnnotationError
-from .transforms import LoadKptAnnotations, PackKptDetInputs
+from .samplers import SeededIndex, SeededSampler
+from .transforms import (CorruptImageError, LoadImageFromFileChecked, LoadKptAnnotations,
+                         PackKptDetInputs)
 
-__all__ = ['CocoKptDataset', 'KeypointAnnotationError', 'LoadKptAnnotations',
-           'PackKptDetInputs']
+__all__ = ['CocoKptDataset', 'CorruptImageError', 'KeypointAnnotationError',
+           'LoadImageFromFileChecked', 'LoadKptAnnotations', 'PackKptDetInputs', 'SeededIndex',
+           'SeededSampler']

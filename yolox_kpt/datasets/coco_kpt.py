@@ -14,10 +14,8 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 
 from ..keypoint_layout import KeypointLayout, KeypointLayoutError
-
-
-# JPEG, PNG, BMP, GIF, TIFF (both byte orders); WebP is 'RIFF....WEBP'.
-_IMAGE_MAGIC = (b'\xff\xd8\xff', b'\x89PNG', b'BM', b'GIF8', b'II*\x00', b'MM\x00*', b'RIFF')
+from .samplers import apply_sample_seed
+from .transforms.checked_loading import looks_like_image
 
 
 class KeypointAnnotationError(ValueError):
@@ -94,6 +92,12 @@ class CocoKptDataset(CocoDataset):
                 'CocoKptDataset needs its classes: metainfo=dict(classes=(...)) or '
                 'keypoint_layout=dict(classes=(...), ...)')
         super().__init__(*args, metainfo=metainfo, **kwargs)
+
+    def __getitem__(self, idx: int) -> dict:
+        # A SeededSampler index reseeds the generators first: this sample's augmentation,
+        # and the partners a wrapping MultiImageMixDataset draws right after it, then depend
+        # on the index's seed only (not on the worker, or on a resume).
+        return super().__getitem__(apply_sample_seed(idx))
 
     # ----------------------------------------------------------------- loading
     def load_data_list(self) -> List[dict]:
@@ -251,7 +255,7 @@ class CocoKptDataset(CocoDataset):
             raise KeypointAnnotationError(f'{where}: image file {path} does not exist')
         with open(path, 'rb') as f:
             head = f.read(12)
-        if not head.startswith(_IMAGE_MAGIC) and head[8:12] != b'WEBP':
+        if not looks_like_image(head):
             raise KeypointAnnotationError(
                 f'{where}: {path} is not a readable image (empty or not JPEG/PNG/BMP/GIF/'
                 'WebP/TIFF)')

@@ -1,4 +1,6 @@
-from .hooks import ChannelsLastHook, KeypointLayoutCheckHook
+from .hooks import (ChannelsLastHook, CorruptImageLogHook, ExactResumeHook,
+                    KeypointLayoutCheckHook)
 from .optimizers import CPUAutocastOptimWrapper
 
-__all__ = ['ChannelsLastHook', 'CPUAutocastOptimWrapper', 'KeypointLayoutCheckHook']
+__all__ = ['ChannelsLastHook', 'CorruptImageLogHook', 'CPUAutocastOptimWrapper',
+           'ExactResumeHook', 'KeypointLayoutCheckHook']

@@ -54,7 +54,7 @@ train_pipeline = [
     dict(type='PackKptDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFileChecked', backend_args=backend_args),  # corrupt: an error
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
     dict(type='LoadKptAnnotations', with_bbox=True),
@@ -62,9 +62,10 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 
-# merged into mmdet's dataloaders: what is not named here (samplers, batch size, filter_cfg)
-# is theirs
-train_dataloader = dict(dataset=dict(
+# merged into mmdet's dataloaders: what is not named here (batch size, filter_cfg) is
+# theirs. SeededSampler: mmdet's shuffle, each sample's augmentation seeded by (seed, epoch,
+# position), so that --resume continues exactly (with ExactResumeHook below).
+train_dataloader = dict(sampler=dict(type='SeededSampler'), dataset=dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -72,7 +73,8 @@ train_dataloader = dict(dataset=dict(
         ann_file='annotations/person_keypoints_train2017.json',
         data_prefix=dict(img='train2017/'),
         pipeline=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadImageFromFileChecked', on_corrupt='skip',
+                 backend_args=backend_args),
             dict(type='LoadKptAnnotations', with_bbox=True)
         ]),
     pipeline=train_pipeline))
@@ -102,6 +104,8 @@ custom_hooks = [
          update_buffers=True, priority=49),
     dict(type='SafeCheckpointHook'),
     dict(type='KeypointLayoutCheckHook'),
+    dict(type='ExactResumeHook'),
+    dict(type='CorruptImageLogHook'),
 ]
 # AtomicCheckpointHook: write, point last_checkpoint at it, then delete old ones (see its doc)
 default_hooks = dict(

@@ -1,4 +1,7 @@
 from .channels_last_hook import ChannelsLastHook
+from .corrupt_image_log_hook import CorruptImageLogHook
+from .exact_resume_hook import ExactResumeHook
 from .keypoint_layout_check_hook import KeypointLayoutCheckHook
 
-__all__ = ['ChannelsLastHook', 'KeypointLayoutCheckHook']
+__all__ = ['ChannelsLastHook', 'CorruptImageLogHook', 'ExactResumeHook',
+           'KeypointLayoutCheckHook']
