@@ -108,3 +108,84 @@ def test_concurrent_metric_dumps_are_never_seen_half_written(tmp_path):
     record = json.loads(target.read_text())
     assert record['i'] == 399 and len(record['pad']) == record['rank'] * 9973 + 399
     assert not list(tmp_path.glob('.*tmp*'))  # no temporary files left behind
+
+
+_GLOO_RUN = """
+    import atexit, gc, os, tempfile, torch
+    torch.set_num_threads(1)
+
+    def threads():
+        return len(os.listdir('/proc/self/task'))
+
+    class Runner:  # a finished mmengine Runner: a cycle holding the DDP-wrapped model
+        pass
+
+    def train(model):
+        runner = Runner()
+        runner.runner, runner.model = runner, model
+        model(torch.randn(4, 3)).sum().backward()
+        obj = [{'metric': 1.0}]
+        torch.distributed.broadcast_object_list(obj, src=0)  # as mmengine's evaluator
+
+    {imports}
+    torch.nn.Linear(3, 2)(torch.randn(4, 3)).sum().backward()  # thread pools started
+    # a file rendezvous: no TCPStore server threads (under torchrun the agent hosts it)
+    store = tempfile.mktemp()
+    init_method = f'file://{store}?rank=0&world_size=1'
+    baseline = threads()
+    # registered first, so it runs after any exit handler registered by init
+    atexit.register(lambda: print('THREADS AT EXIT', threads() - baseline, flush=True))
+    {init}
+    print('THREADS WHILE RUNNING', threads() - baseline, flush=True)
+    os.remove(store)
+"""
+
+
+def _gloo_run(imports: str, init: str) -> subprocess.CompletedProcess:
+    """:data:`_GLOO_RUN` with its ``imports`` (before the thread baseline) and ``init``."""
+    def indent(code: str) -> str:
+        return textwrap.dedent(code).strip().replace('\n', '\n    ')
+
+    return _python(_GLOO_RUN.replace('{imports}', indent(imports))
+                   .replace('{init}', indent(init)))
+
+
+def _thread_counts(stdout: str) -> tuple:
+    """(threads while the group runs, threads left at exit), beyond the count before init."""
+    lines = dict(line.rsplit(' ', 1) for line in stdout.splitlines() if line.startswith('THR'))
+    return int(lines['THREADS WHILE RUNNING']), int(lines['THREADS AT EXIT'])
+
+
+def test_gloo_worker_threads_are_joined_before_the_interpreter_finalizes():
+    """The exit handler of the cpu_distributed shim leaves no gloo thread behind after a
+    run like mmengine's (DDP-wrapped model held by a garbage Runner cycle, a broadcast as
+    the last collective): no thread can then take the GIL during finalization, which
+    aborted 3 in 33 two-process runs ("terminate called without an active exception")."""
+    proc = _gloo_run(imports="""
+        import yolox_kpt
+        from mmengine.dist import init_dist
+        from mmengine.model import MMDistributedDataParallel
+    """, init="""
+        init_dist('pytorch', init_method=init_method)
+        train(MMDistributedDataParallel(module=torch.nn.Linear(3, 2), device_ids=[0]))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    running, at_exit = _thread_counts(proc.stdout)
+    assert running > 0 and at_exit == 0, proc.stdout  # gloo: 2 workers and 1 I/O loop
+
+
+def test_upstream_destroy_process_group_leaves_gloo_threads_running():
+    """Pins the upstream behaviour the shim works around: after torch's own
+    ``destroy_process_group`` and a collection, gloo's threads still run (DDP imported
+    ``torch.distributed.nn.functional`` after init, whose defaults hold ``group.WORLD``),
+    so they are alive when the interpreter finalizes. When this fails, torch joins them
+    itself and the teardown part of the shim can go."""
+    proc = _gloo_run(imports='from torch.nn.parallel import DistributedDataParallel', init="""
+        torch.distributed.init_process_group('gloo', init_method=init_method)
+        train(DistributedDataParallel(torch.nn.Linear(3, 2)))
+        torch.distributed.destroy_process_group()
+        gc.collect()
+    """)
+    assert proc.returncode == 0, proc.stderr
+    running, at_exit = _thread_counts(proc.stdout)
+    assert running > 0 and at_exit == running, proc.stdout

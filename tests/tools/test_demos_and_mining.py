@@ -124,6 +124,13 @@ def test_mining_folder_and_video(models, tmp_path):
     assert all(d['label'] == 'vehicle' and d['score'] >= 0.5 and d['bbox'][3] - d['bbox'][1]
                >= 20 for h in hits['hits'] for d in h['detections'])
     assert (tmp_path / 'hits.txt').read_text().split() == [h['frame'] for h in hits['hits']]
+    # the hits carry the demo's detections of those frames, keypoints included, and the
+    # layout that names them (what tools/mining/export_prelabels.py reads)
+    demo = {r['file']: [d for d in r['detections'] if d['label'] == 'vehicle'
+                        and d['bbox'][3] - d['bbox'][1] >= 20] for r in
+            json.loads(demo_json.read_text())}
+    assert all(h['detections'] == demo[h['frame']] for h in hits['hits'])
+    assert hits['keypoint_layout']['classes'][0] == 'vehicle'
     assert sorted(p.name for p in (tmp_path / 'frames').iterdir()) == expected
     if expected:  # 320x256 frames, 4 to a row of 320-pixel tiles
         rows = (len(expected) + 3) // 4
@@ -241,3 +248,26 @@ def test_image_demo_draws_the_skeletons_of_the_annotation_file(models, trained_l
                     hits += changed[y - 1:y + 2, x - 1:x + 2].any()
         assert not (changed & (lines == 0)).any()  # nothing but skeleton lines changed
     assert total > 0 and hits / total > 0.6, (hits, total)
+
+
+def test_tracking_in_mining_and_video_demo(models, tmp_path):
+    """--track on a still video: each object keeps one id over the frames; every hit
+    detection carries it, "tracks" sums them up, and the demo runs with ids drawn."""
+    video = tmp_path / 'still.mp4'
+    make_video(models['images'][:1], video, repeat=4)
+    out = tmp_path / 'tracked.json'
+    log = run('mining/mine_frames.py', video, models['onnx'], '--score-thr', 0.3, '--track',
+              '--out', out, '--sheet', tmp_path / 'sheet.jpg')
+    hits = json.loads(out.read_text())
+    dets = [d for h in hits['hits'] for d in h['detections']]
+    assert hits['track'] and dets and all(isinstance(d['track_id'], int) for d in dets)
+    ids = [[d['track_id'] for d in h['detections']] for h in hits['hits']]
+    # the first frame's objects keep their ids in every frame (the random model's scores
+    # move with the video's compression, so later frames may add tracks)
+    assert len(ids) == 4 and all(set(ids[0]) <= set(i) and len(set(i)) == len(i) for i in ids)
+    assert set(hits['tracks']) == {str(d['track_id']) for d in dets}
+    assert all(hits['tracks'][str(i)]['frames'] == 4 for i in ids[0])
+    assert f'{len(hits["tracks"])} tracked objects in the hits' in log
+    log = run('demo/video_demo.py', video, models['onnx'], '--track', '--out',
+              tmp_path / 'tracked.mp4')
+    assert '4 frames: model' in log

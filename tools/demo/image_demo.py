@@ -40,17 +40,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def detections_json(name, dets):
-    return dict(file=name, detections=[
-        dict(label=dets.class_names[int(lb)], score=float(s),
-             bbox=[round(float(v), 2) for v in box],
-             keypoints={dets.keypoint_names[k]: [round(float(x), 2), round(float(y), 2),
-                                                 round(float(ks), 4)]
-                        for k, ((x, y), ks) in enumerate(zip(kp, kp_scores)) if ks > 0})
-        for box, s, lb, kp, kp_scores in zip(dets.bboxes, dets.scores, dets.labels,
-                                             dets.keypoints, dets.keypoint_scores)])
-
-
 def main(argv=None):
     args = parse_args(argv)
     from yolox_kpt.apis import tool_inferencer
@@ -67,7 +56,7 @@ def main(argv=None):
         start = time.perf_counter()
         dets = inferencer(image, score_thr=args.score_thr)
         seconds += time.perf_counter() - start
-        records.append(detections_json(osp.basename(path), dets))
+        records.append(dict(file=osp.basename(path), detections=dets.to_json()))
         ground = calib and ground_estimates(dets, calib, score_thr=args.kpt_thr,
                                             image_size=image.shape[1::-1])
         for det, est in zip(records[-1]['detections'], estimates_json(ground or [])):

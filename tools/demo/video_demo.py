@@ -6,7 +6,10 @@ yolox_kpt_runtime.json beside it). Prints the frames per second of the model
 (pre-processing, network, post-processing) and of the whole loop (with decoding, drawing,
 encoding). With --calibration (a camera calibration JSON, see docs/geometry.md) every
 vehicle, cyclist and pedestrian gets its distance (and heading) on the road drawn under its
-box.
+box. With --track every object keeps an id over the frames (``#12`` under its box):
+yolox_kpt.runtime.tracking's ByteTrack-style tracker, with the tyre and wheel keypoints
+in the matching and smoothed per track; the model then also runs down to score 0.1 for
+the tracker's second tier, and only tracked objects are drawn.
 
 Examples:
     python tools/demo/video_demo.py drive.mp4 \\
@@ -14,6 +17,7 @@ Examples:
         work_dirs/demo/best_coco_kpt_AP_epoch_20.pth --out work_dirs/video_demo/drive.mp4
     python tools/demo/video_demo.py drive.mp4 work_dirs/deploy/end2end.onnx --every 2 \
         --calibration configs/calibration/example_1280x720.json
+    python tools/demo/video_demo.py drive.mp4 work_dirs/deploy/end2end.onnx --track
 """
 import os
 import os.path as osp
@@ -23,6 +27,7 @@ import cv2
 from tqdm import tqdm
 
 from yolox_kpt.runtime import estimate_labels, ground_estimates, load_calibration
+from yolox_kpt.runtime.tracking import KeypointTracker, track_labels
 from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import open_video
 
@@ -38,6 +43,8 @@ def parse_args(argv=None):
                         help="draw with mmdet's matplotlib visualizer (slower, nicer labels)")
     parser.add_argument('--max-frames', type=int, default=None)
     parser.add_argument('--calibration', help='camera calibration JSON: distances on the road')
+    parser.add_argument('--track', action='store_true',
+                        help='track objects over the frames and draw their ids')
     return parser.parse_args(argv)
 
 
@@ -53,6 +60,8 @@ def main(argv=None):
                                osp.splitext(osp.basename(args.video))[0] + '.mp4')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     vis = frame_visualizer(inferencer.layout, kpt_score_thr=args.kpt_thr)
+    tracker = args.track and KeypointTracker.for_score_thr(inferencer.layout, args.score_thr,
+                                                           kpt_thr=args.kpt_thr)
     writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*'mp4v'), fps / args.every, size)
     model_s, frames, index = 0.0, 0, 0
     start = time.perf_counter()
@@ -66,10 +75,15 @@ def main(argv=None):
             if (index - 1) % args.every:
                 continue
             t0 = time.perf_counter()
-            dets = inferencer(frame, score_thr=args.score_thr)
+            dets = inferencer(frame, score_thr=tracker.low_thr if tracker else args.score_thr)
             model_s += time.perf_counter() - t0
+            if tracker:
+                tracked = tracker.update(dets)
+                dets, ids = tracked.detections, tracked.track_ids
             texts = calib and estimate_labels(ground_estimates(
                 dets, calib, score_thr=args.kpt_thr, image_size=frame.shape[1::-1]))
+            if tracker:
+                texts = track_labels(ids, texts)
             writer.write(draw_frame(vis, frame, dets, fast=not args.mmdet_draw, texts=texts))
             frames += 1
     total_s = time.perf_counter() - start

@@ -10,7 +10,12 @@ frames as image files; video frames are written as JPEG named by frame index) an
 (the first hits with their detections drawn, in one picture). With --calibration (a camera
 calibration JSON, see docs/geometry.md) each hit detection carries "ground": its distance,
 lateral offset and heading on the road from its contact points (and the box-bottom
-baseline), so hits can also be chosen by distance afterwards.
+baseline), so hits can also be chosen by distance afterwards. With --track (a video, or a
+folder of frames in name order) the objects are tracked over the frames looked at
+(yolox_kpt.runtime.tracking: ByteTrack-style, tyre and wheel keypoints in the matching):
+each hit detection carries its "track_id", only tracked detections count, and "tracks"
+sums up each hit track (class, frames, first and last frame), so a long sequence gives
+each object once instead of once a frame.
 
 Examples:
     python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
@@ -19,6 +24,8 @@ Examples:
     python tools/mining/mine_frames.py data/new_frames/ CONFIG CHECKPOINT --classes vehicle \\
         --out work_dirs/mining/vehicles.json --list work_dirs/mining/vehicles.txt \
         --calibration configs/calibration/example_1280x720.json
+    python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
+        --classes cyclist --every 2 --track --out work_dirs/mining/cyclists.json
 """
 import json
 import os
@@ -30,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from yolox_kpt.runtime import estimate_labels, estimates_json, ground_estimates, load_calibration
+from yolox_kpt.runtime.tracking import KeypointTracker, track_labels
 from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import iter_frames
 
@@ -49,6 +57,8 @@ def parse_args(argv=None):
                         'hit frames with their hits drawn, in one image')
     parser.add_argument('--sheet-size', type=int, default=12)
     parser.add_argument('--calibration', help='camera calibration JSON: distances on the road')
+    parser.add_argument('--track', action='store_true',
+                        help='track objects over the frames: hits carry a track_id')
     return parser.parse_args(argv)
 
 
@@ -81,26 +91,38 @@ def main(argv=None):
         os.makedirs(args.copy_to, exist_ok=True)
     hits, seen, tiles = [], 0, []
     vis = frame_visualizer(inferencer.layout) if args.sheet else None
+    tracker = args.track and KeypointTracker.for_score_thr(inferencer.layout, args.score_thr)
+    tracks = {}
     for name, seconds, image in tqdm(iter_frames(args.source, args.every), desc='frames'):
         seen += 1
-        dets = inferencer(image, score_thr=args.score_thr)
+        dets = inferencer(image, score_thr=tracker.low_thr if tracker else args.score_thr)
+        track_ids = None
+        if tracker:
+            tracked = tracker.update(dets)
+            dets, track_ids = tracked.detections, tracked.track_ids
         wh = dets.bboxes[:, 2:] - dets.bboxes[:, :2]
         keep = (np.isin(dets.labels, wanted_ids) & (dets.scores >= args.score_thr) &
                 (wh[:, 1] >= args.min_height) & (wh[:, 0] * wh[:, 1] >= args.min_area))
         if not keep.any():
             continue
-        hits.append(dict(frame=name, seconds=seconds, detections=[
-            dict(label=names[int(lb)], score=round(float(s), 4),
-                 bbox=[round(float(v), 1) for v in box])
-            for box, s, lb in zip(dets.bboxes[keep], dets.scores[keep], dets.labels[keep])]))
+        hits.append(dict(frame=name, seconds=seconds, detections=dets[keep].to_json()))
         # estimated over all detections: a vehicle's face may be one that is not a hit
         ground = calib and [g for g, k in zip(ground_estimates(
             dets, calib, image_size=image.shape[1::-1]), keep) if k]
         for det, est in zip(hits[-1]['detections'], estimates_json(ground or [])):
             det['ground'] = est
+        if tracker:
+            for det, tid in zip(hits[-1]['detections'], track_ids[keep]):
+                det['track_id'] = int(tid)
+                t = tracks.setdefault(int(tid), dict(label=det['label'], frames=0,
+                                                     first=name, last=name))
+                t['frames'] += 1
+                t['last'] = name
         if args.sheet and len(tiles) < args.sheet_size:
-            tiles.append(draw_frame(vis, image, dets[keep], fast=True,
-                                    texts=ground and estimate_labels(ground)))
+            texts = ground and estimate_labels(ground)
+            if tracker:
+                texts = track_labels(track_ids[keep], texts)
+            tiles.append(draw_frame(vis, image, dets[keep], fast=True, texts=texts))
         if args.copy_to:
             target = osp.join(args.copy_to, name)
             if osp.isdir(args.source):
@@ -112,10 +134,14 @@ def main(argv=None):
         json.dump(dict(source=args.source, model=args.model, classes=wanted,
                        score_thr=args.score_thr, min_height=args.min_height,
                        min_area=args.min_area, every=args.every, frames_seen=seen,
-                       calibration=calib and calib.to_dict(),
-                       hits=hits), f, indent=1)
+                       calibration=calib and calib.to_dict(), track=args.track,
+                       tracks={str(k): v for k, v in sorted(tracks.items())} if tracker
+                       else None, keypoint_layout=inferencer.layout.to_config(), hits=hits),
+                  f, indent=1)
     print(f'{len(hits)} of {seen} frames have {", ".join(wanted)} '
           f'(score >= {args.score_thr}, height >= {args.min_height} px)')
+    if tracker:
+        print(f'{len(tracks)} tracked objects in the hits')
     print(f'hits written to {osp.abspath(args.out)}')
     if args.list:
         with open(args.list, 'w') as f:

@@ -174,9 +174,45 @@ def view_geometry(record: dict, opts: Dict[str, str]) -> List[str]:
                     f'{goals}.']
 
 
+def view_tracking(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/eval_tracking.py --record``: HOTA, DetA, AssA, IDF1, MOTA and ID
+    switches of the keypoint-aware tracker and of the IoU-only baseline (same detections),
+    per class and over all classes, then what the detections were."""
+    variants = record['variants']
+    classes = [c for c, m in variants['keypoint'].items() if isinstance(m, dict)]
+    rows = []
+    for cls in classes:
+        for name, label in (('keypoint', 'IoU + keypoints'), ('iou', 'IoU only')):
+            m = variants[name][cls]
+            rows.append([cls if name == 'keypoint' else '', label] +
+                        [f'{m[k]:.1f}' for k in ('HOTA', 'DetA', 'AssA', 'IDF1', 'MOTA')] +
+                        [str(m['IDSW'])])
+    lines = _table(['classes', 'matching', 'HOTA', 'DetA', 'AssA', 'IDF1', 'MOTA',
+                    'ID switches'], rows)
+    det, data, trk = record['detections'], record['data'], record['tracker']
+    if det['kind'] == 'model':
+        what = f"the detections of `{det['model']}`"
+    else:
+        what = (f"the ground truth perturbed like a detector's output: box jitter "
+                f"{det['box_jitter']:g} of the side, boxes of partly hidden objects shrunk "
+                f"{100 * det['occlusion_cut']:.0f}% of the way to their visible part, "
+                f"{100 * det['miss_rate']:.0f}% missed plus more when hidden, scores falling "
+                f"with occlusion (noise {det['score_noise']:g}), "
+                f"{det['false_positives_per_frame']:g} false positives a frame, keypoint "
+                f"jitter {det['kpt_jitter']:g} of the object size (seed {det['seed']})")
+    return lines + ['', f"{data['sequences']} synthetic sequences, {data['frames']} frames, "
+                    f"{data['tracks']} ground-truth tracks (objects less than "
+                    f"{100 * data['min_visibility']:.0f}% visible are not counted); "
+                    f"{what}. Keypoint weight {trk['oks_weight']:g}, OKS sigmas x"
+                    f"{trk['oks_sigma_scale']:g}. Median error of the returned keypoints: "
+                    f"{variants['keypoint']['keypoint_error_px']} px smoothed, "
+                    f"{variants['keypoint_error_px_as_detected']} px as detected."]
+
+
 VIEWS: Dict[str, Callable[[dict, Dict[str, str]], List[str]]] = dict(
     configs=view_configs, model_cost=view_model_cost, targets=view_targets,
-    eval_speed=view_eval_speed, metrics=view_metrics, geometry=view_geometry)
+    eval_speed=view_eval_speed, metrics=view_metrics, geometry=view_geometry,
+    tracking=view_tracking)
 
 
 def source_line(record: dict, record_path: str, doc_path: str) -> str:

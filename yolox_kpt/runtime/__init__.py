@@ -26,9 +26,11 @@ from .geometry import (DEFAULT_PRIORS, GroundEstimate, SizePrior, box_bottom_est
                        estimate_labels, estimates_json, ground_estimates,
                        vehicle_ground_estimate)
 from .preprocess import Preprocess
+from .tracking import KeypointTracker, TrackedDetections, track_labels
 
 __all__ = ['KeypointDetector', 'Detections', 'Preprocess', 'RuntimeMeta', 'RuntimeMetaError',
            'OUTPUT_NAMES', 'SIDECAR_FILE', 'ONNX_METADATA_KEY', 'unpack_outputs',
            'CameraCalibration', 'CalibrationError', 'load_calibration', 'GroundEstimate',
            'SizePrior', 'DEFAULT_PRIORS', 'box_bottom_estimate', 'vehicle_ground_estimate',
-           'ground_estimates', 'estimates_json', 'estimate_labels']
+           'ground_estimates', 'estimates_json', 'estimate_labels', 'KeypointTracker',
+           'TrackedDetections', 'track_labels']

@@ -1,6 +1,6 @@
 """``Detections``: one image's detections, what every inference path returns."""
 from dataclasses import dataclass
-from typing import Any, Iterator, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import numpy as np
 
@@ -69,6 +69,18 @@ class Detections:
         if isinstance(index, (int, np.integer)):
             index = [index]
         return Detections(**{f: getattr(self, f)[index] for f in FIELDS}, layout=self.layout)
+
+    def to_json(self) -> List[dict]:
+        """One JSON-ready dict per detection, as the demos and mining tools write them:
+        ``label`` (class name), ``score``, ``bbox`` (x1 y1 x2 y2) and ``keypoints``
+        (``{name: [x, y, score]}`` for the slots with a score above 0)."""
+        return [dict(label=self.class_names[int(lb)], score=round(float(s), 4),
+                     bbox=[round(float(v), 2) for v in box],
+                     keypoints={self.keypoint_names[k]: [round(float(x), 2), round(float(y), 2),
+                                                         round(float(ks), 4)]
+                                for k, ((x, y), ks) in enumerate(zip(kp, kp_scores)) if ks > 0})
+                for box, s, lb, kp, kp_scores in zip(self.bboxes, self.scores, self.labels,
+                                                     self.keypoints, self.keypoint_scores)]
 
     # ``InstanceData``'s read interface, for code that draws either
     def __contains__(self, name: str) -> bool:
