@@ -50,7 +50,8 @@ param_scheduler = [
          by_epoch=True, convert_to_iter_based=True),
 ]
 custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook'),
-                dict(type='ExactResumeHook'), dict(type='CorruptImageLogHook')]
+                dict(type='ExactResumeHook'), dict(type='CorruptImageLogHook'),
+                dict(type='ScheduleCheckHook')]
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=2),
                      logger=dict(interval=10))
 auto_scale_lr = dict(enable=False)

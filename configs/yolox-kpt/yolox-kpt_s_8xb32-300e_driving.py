@@ -46,5 +46,6 @@ custom_hooks = [
     dict(type='KeypointLayoutCheckHook'),
     dict(type='ExactResumeHook'),
     dict(type='CorruptImageLogHook'),
+    dict(type='ScheduleCheckHook'),  # warns when max_epochs alone was overridden
 ]
 auto_scale_lr = dict(base_batch_size=256)

@@ -23,7 +23,7 @@ model = dict(bbox_head=dict(kpt_stacked_convs=2, loss_kpt_l1=dict(loss_weight=5.
 optim_wrapper = dict(type='CPUAutocastOptimWrapper', dtype='bfloat16')
 custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='KeypointLayoutCheckHook'),
                 dict(type='ExactResumeHook'), dict(type='CorruptImageLogHook'),
-                dict(type='ChannelsLastHook')]
+                dict(type='ChannelsLastHook'), dict(type='ScheduleCheckHook')]
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2))

@@ -181,3 +181,47 @@ def test_driving_layout_is_the_driving_schema():
     for path in CONFIGS:
         if 'driving' in osp.basename(path):
             assert config_layout(Config.fromfile(path), path) == layout, path
+
+
+MY_DATA = [c for c in CONFIGS if 'my-data' in osp.basename(c)]
+
+
+@pytest.mark.parametrize('path', MY_DATA, ids=osp.basename)
+def test_my_data_recipes_read_the_converter_output_and_start_from_coco(path, tmp_path,
+                                                                       monkeypatch):
+    """The own-data recipes (README, Path 1) read what camera_labels_to_coco.py writes with
+    its default --out-dir, start from mmdet's COCO YOLOX weights of their size (its
+    metafile's URL), and the CPU variant trains without the image-mixing steps."""
+    import importlib.util
+
+    import mmdet
+    import yaml
+
+    from yolox_kpt.datasets import CocoKptDataset
+    cfg = Config.fromfile(path)
+    size = model_size(path)
+    metafile = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'yolox',
+                        'metafile.yml')
+    with open(metafile) as f:
+        weights = {m['Name']: m['Weights'] for m in yaml.safe_load(f)['Models']}
+    assert cfg.load_from == weights[f'yolox_{size}_8x8_300e_coco']
+    steps = {s['type'] for s in cfg.train_dataloader.dataset.pipeline}
+    if 'cpu' in osp.basename(path):
+        assert not steps & {'Mosaic', 'MixUp', 'RandomAffine'}
+        assert cfg.model.data_preprocessor.batch_augments is None
+    # the converter, run with its defaults from the directory training runs in
+    spec = importlib.util.spec_from_file_location('camera_labels_to_coco', osp.join(
+        REPO, 'tools', 'dataset_converters', 'camera_labels_to_coco.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.chdir(tmp_path)
+    tool.main([osp.join(REPO, 'resources', 'examples', 'camera_labels'), '--no-images',
+               '--ratios', '0.34', '0.33', '0.33', '--window-s', '0.01'])  # a unit a frame
+    for loader, evaluator in ((cfg.val_dataloader, cfg.val_evaluator),
+                              (cfg.test_dataloader, cfg.test_evaluator)):
+        ds_cfg = dict(loader.dataset, pipeline=[], check_images=False)
+        ds_cfg.pop('type')
+        ds = CocoKptDataset(**ds_cfg)
+        assert len(ds) > 0 and ds.ann_file == evaluator.ann_file
+    train_set = cfg.train_dataloader.dataset.dataset
+    assert osp.isfile(train_set.ann_file) and train_set.data_root == ''

@@ -8,6 +8,9 @@ so the real-data converter does not depend on the synthetic painter.
   of its four tyres, named by the vehicle's *own* sides, as its driver sees them (so a
   horizontal flip swaps left and right).
 * ``vehicle_face``: the visible head (front) or tail (rear) face of a vehicle; no keypoints.
+  ``configs/_base_/datasets/driving_layout_head_tail.py`` splits it into ``vehicle_head``
+  and ``vehicle_tail`` for real data (the camera label converter writes either, as the
+  layout it is given has); the synthetic set and the demo keep this one class.
 * ``pedestrian``: no keypoints.
 * ``cyclist``: bicycle plus rider; the ground-contact points of the front wheel (the one in
   the riding direction) and the rear wheel.

@@ -1,6 +1,6 @@
 from .hooks import (ChannelsLastHook, CorruptImageLogHook, ExactResumeHook,
-                    KeypointLayoutCheckHook)
+                    KeypointLayoutCheckHook, ScheduleCheckHook)
 from .optimizers import CPUAutocastOptimWrapper
 
 __all__ = ['ChannelsLastHook', 'CorruptImageLogHook', 'CPUAutocastOptimWrapper',
-           'ExactResumeHook', 'KeypointLayoutCheckHook']
+           'ExactResumeHook', 'KeypointLayoutCheckHook', 'ScheduleCheckHook']

@@ -106,6 +106,7 @@ custom_hooks = [
     dict(type='KeypointLayoutCheckHook'),
     dict(type='ExactResumeHook'),
     dict(type='CorruptImageLogHook'),
+    dict(type='ScheduleCheckHook'),  # warns when max_epochs alone was overridden
 ]
 # AtomicCheckpointHook: write, point last_checkpoint at it, then delete old ones (see its doc)
 default_hooks = dict(

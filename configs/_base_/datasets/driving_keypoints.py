@@ -92,6 +92,7 @@ custom_hooks = [
     dict(type='KeypointLayoutCheckHook'),
     dict(type='ExactResumeHook'),
     dict(type='CorruptImageLogHook'),
+    dict(type='ScheduleCheckHook'),  # warns when max_epochs alone was overridden
 ]
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', save_best='coco/kpt_AP', rule='greater'))

@@ -2,9 +2,14 @@
 into train/val/test by drive, the logic behind
 ``tools/dataset_converters/camera_labels_to_coco.py``.
 
-Classes and keypoint names are those of :mod:`..driving_schema`. Every error about the input
-is a :class:`CameraLabelError` (a ``ValueError``) whose message names the file and, where
-there is one, the object.
+Classes and keypoint names come from a keypoint layout (default: the driving layout of
+:mod:`..driving_schema`) and map by name: a label class is the layout class of that name, a
+tyre ``front_left`` the layout keypoint ``front_left_tyre`` of the object's class. A class
+such as ``truck`` needs only a layout that lists it. Vehicle faces are the ``face`` of their
+vehicle object and become ``vehicle_head`` / ``vehicle_tail`` annotations when the layout has
+both classes, else ``vehicle_face`` (the driving layout), each linked to its vehicle by
+``parent_id``. Every error about the input is a :class:`CameraLabelError` (a
+``ValueError``) whose message names the file and, where there is one, the object.
 
 Only the standard library is imported here; Pillow is imported on demand to read image
 sizes.
@@ -13,37 +18,38 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ...keypoint_layout import KeypointLayout, KeypointLayoutError
 from ...utils.progress import progress as progress_bar
-from ..coco import ConverterError, PathLike, class_counts, json_number, write_json
+from ..coco import (ConverterError, PathLike, class_counts, coco_categories, json_number,
+                    write_json)
 from ..curation import assign_by_ratio, check_ratios
-from ..driving_schema import CLASSES, KEYPOINTS, coco_categories
+from ..driving_schema import DRIVING_LAYOUT, SUPERCATEGORY
 
-#: Classes a camera label object may have; ``vehicle_face`` comes from a vehicle's ``face``.
-LABEL_CLASSES: Tuple[str, ...] = tuple(c for c in CLASSES if c != 'vehicle_face')
-FACE_CLASS = 'vehicle_face'
 FACE_TYPES: Tuple[str, ...] = ('head', 'tail')
+#: The one face class of a layout that does not tell head from tail (the driving layout).
+MERGED_FACE_CLASS = 'vehicle_face'
+#: Per face type, its class in a layout that has both (``driving_layout_head_tail.py``).
+FACE_CLASSES: Dict[str, str] = {'head': 'vehicle_head', 'tail': 'vehicle_tail'}
+#: Label classes that are never vehicles, so a ``face`` on them is a labelling error.
+NO_FACE_CLASSES: Tuple[str, ...] = ('pedestrian', 'cyclist')
 
-#: Per class with keypoints: (label field, suffix that turns a label name into the COCO
-#: keypoint name). ``tyres.front_left`` -> ``front_left_tyre``, ``wheels.rear`` ->
-#: ``rear_wheel``; the short names are derived from :data:`KEYPOINTS` so they cannot drift.
-POINT_FIELDS: Dict[str, Tuple[str, str]] = {'vehicle': ('tyres', '_tyre'),
-                                             'cyclist': ('wheels', '_wheel')}
-POINT_NAMES: Dict[str, Tuple[str, ...]] = {
-    cls: tuple(k[:-len(suffix)] for k in KEYPOINTS[cls])
-    for cls, (_, suffix) in POINT_FIELDS.items()}
+#: Label fields holding points, each with the suffix that turns a label name into the
+#: layout's keypoint name: ``tyres.front_left`` -> ``front_left_tyre``, ``wheels.rear`` ->
+#: ``rear_wheel``, ``keypoints.<name>`` -> ``<name>`` (any keypoint of the class's layout).
+POINT_FIELDS: Dict[str, str] = {'tyres': '_tyre', 'wheels': '_wheel', 'keypoints': ''}
 
 SCHEMA_VERSION = 1
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
 
 _FRAME_KEYS = {'version', 'drive', 'timestamp', 'image', 'width', 'height', 'objects',
                'extra'}
-_OBJECT_KEYS = {'class', 'box', 'distance', 'heading', 'track_id', 'face', 'tyres', 'wheels',
-                'extra'}
+_OBJECT_KEYS = {'class', 'box', 'distance', 'heading', 'track_id', 'face', 'extra',
+                *POINT_FIELDS}
 #: Labelled geometry -> the COCO annotation's ground-truth field, as the synthetic pinhole
 #: scenes name them (``tools/analysis/eval_geometry.py`` reads these).
 GEOMETRY_FIELDS: Dict[str, str] = {'distance': 'distance_m', 'heading': 'heading_deg'}
@@ -52,6 +58,67 @@ _FACE_KEYS = {'type', 'box'}
 
 class CameraLabelError(ConverterError):
     """A camera label file that does not follow ``docs/camera_label_schema.md``."""
+
+
+# --------------------------------------------------------------------------- the layout
+
+
+class LabelLayout:
+    """How camera labels map onto a keypoint layout, checked once per conversion.
+
+    Args:
+        layout (KeypointLayout | Mapping, optional): the target layout, or its config form
+            (``keypoint_layout`` of a config). Default: the driving layout.
+        source (str): where the layout came from, quoted in errors.
+
+    Raises:
+        ConverterError: a layout with only one of ``vehicle_head`` / ``vehicle_tail``, with
+            both and ``vehicle_face``, or with keypoints on a face class.
+    """
+
+    def __init__(self, layout: Union[KeypointLayout, Mapping, None] = None,
+                 source: str = 'the driving layout'):
+        if layout is None:
+            layout = DRIVING_LAYOUT
+        elif not isinstance(layout, KeypointLayout):
+            try:
+                layout = KeypointLayout.from_config(layout)
+            except KeypointLayoutError as e:
+                raise ConverterError(f'{source}: {e}') from e
+        self.layout, self.source = layout, source
+        classes = set(layout.classes)
+        split = [c for c in FACE_CLASSES.values() if c in classes]
+        if split and len(split) != len(FACE_CLASSES):
+            missing = sorted(set(FACE_CLASSES.values()) - set(split))
+            raise ConverterError(
+                f'{source}: has {split[0]!r} but not {missing}; faces are split into both '
+                f'{list(FACE_CLASSES.values())} or merged into {MERGED_FACE_CLASS!r}')
+        if split and MERGED_FACE_CLASS in classes:
+            raise ConverterError(
+                f'{source}: has both {MERGED_FACE_CLASS!r} and {split}; a face can go to only '
+                'one of them, so keep either the merged class or the split ones')
+        #: face type -> layout class ({} when the layout has no face class).
+        self.face_class: Dict[str, str] = (
+            dict(FACE_CLASSES) if split else
+            {t: MERGED_FACE_CLASS for t in FACE_TYPES} if MERGED_FACE_CLASS in classes else {})
+        for cls in set(self.face_class.values()):
+            if layout.class_keypoint_names(layout.classes.index(cls)):
+                raise ConverterError(f'{source}: face class {cls!r} has keypoints; faces are '
+                                     'boxes only')
+        face_names = {MERGED_FACE_CLASS, *FACE_CLASSES.values()}
+        #: Classes a label object may have (a face is its vehicle's ``face``, not an object).
+        self.label_classes: Tuple[str, ...] = tuple(c for c in layout.classes
+                                                    if c not in face_names)
+        self.face_names = face_names
+        self.category_id: Dict[str, int] = {c: i for i, c in enumerate(layout.classes, 1)}
+
+    def keypoints(self, cls: str) -> Tuple[str, ...]:
+        """The layout's keypoint names of class ``cls``, in its COCO order."""
+        return self.layout.class_keypoint_names(self.layout.classes.index(cls))
+
+    def categories(self) -> List[dict]:
+        """COCO ``categories``: ids 1..C in layout order."""
+        return coco_categories(self.layout, SUPERCATEGORY)
 
 
 # --------------------------------------------------------------------------- camera labels
@@ -67,6 +134,8 @@ class Frame:
     width: Optional[int]
     height: Optional[int]
     objects: List[dict] = field(default_factory=list)
+    #: Objects (by class) and faces (``'<type> face'``) left out by ``skip_unknown``.
+    skipped: Counter = field(default_factory=Counter)
 
 
 def _box(v, where: str) -> Tuple[float, float, float, float]:
@@ -90,7 +159,39 @@ def _point(v, where: str) -> Tuple[float, float, int]:
     return (x, y, int(vis)) if vis > 0 else (0.0, 0.0, 0)
 
 
-def _parse_object(obj, where: str) -> dict:
+def _points(obj: dict, cls: str, labels: LabelLayout, where: str) -> List[tuple]:
+    """The object's points in its class's keypoint order, unlabelled ones ``(0, 0, 0)``."""
+    names = labels.keypoints(cls)
+    points: Dict[str, tuple] = {}
+    for fld, suffix in POINT_FIELDS.items():
+        if fld not in obj or obj[fld] is None:
+            continue
+        short = [n[:len(n) - len(suffix)] for n in names if n.endswith(suffix)]
+        if not short:
+            owners = [c for c in labels.label_classes
+                      if any(n.endswith(suffix) for n in labels.keypoints(c))]
+            raise CameraLabelError(
+                f'{where}: only {", ".join(owners) or "no"} objects have "{fld}" (class '
+                f'{cls!r} has no such keypoints in {labels.source})')
+        raw = obj[fld]
+        if not isinstance(raw, dict):
+            raise CameraLabelError(f'{where}: "{fld}" maps names {short} to [x, y, v], '
+                                   f'got {raw!r}')
+        unknown = sorted(set(raw) - set(short))
+        if unknown:
+            item = fld[:-1] if fld.endswith('s') else fld
+            raise CameraLabelError(f'{where}: unknown {item} name(s) {unknown}; use {short}')
+        for n, v in raw.items():
+            name = n + suffix
+            if name in points:
+                raise CameraLabelError(f'{where}: keypoint {name!r} is given twice')
+            points[name] = _point(v, f'{where} {fld}.{n}')
+    return [points.get(n, (0.0, 0.0, 0)) for n in names]
+
+
+def _parse_object(obj, where: str, labels: LabelLayout, skip_unknown: bool = False,
+                  skipped: Optional[Counter] = None) -> Optional[dict]:
+    """One label object as ``dict(cls, box, ...)``, or None when skipped (counted)."""
     if not isinstance(obj, dict):
         raise CameraLabelError(f'{where}: an object is a JSON object, got {obj!r}')
     unknown = sorted(set(obj) - _OBJECT_KEYS)
@@ -98,11 +199,16 @@ def _parse_object(obj, where: str) -> dict:
         raise CameraLabelError(f'{where}: unknown field(s) {unknown}; an object has '
                                f'{sorted(_OBJECT_KEYS)}')
     cls = obj.get('class')
-    if cls not in LABEL_CLASSES:
-        hint = (' (a vehicle face is the "face" of its vehicle object)'
-                if cls == FACE_CLASS else '')
-        raise CameraLabelError(f'{where}: unknown class {cls!r}; use one of '
-                               f'{list(LABEL_CLASSES)}{hint}')
+    if cls in labels.face_names:
+        raise CameraLabelError(f'{where}: class {cls!r} is not an object class; a vehicle '
+                               'face is the "face" of its vehicle object')
+    if cls not in labels.label_classes:
+        if skip_unknown and isinstance(cls, str):
+            skipped[cls] += 1
+            return None
+        raise CameraLabelError(f'{where}: unknown class {cls!r}; {labels.source} has '
+                               f'{list(labels.label_classes)} (add the class to the layout, '
+                               'or pass --skip-unknown-classes to leave such objects out)')
     where = f'{where} ({cls})'
     if 'box' not in obj:
         raise CameraLabelError(f'{where}: no "box"')
@@ -121,11 +227,8 @@ def _parse_object(obj, where: str) -> dict:
         out['heading'] = 180.0 - (180.0 - heading) % 360.0  # (-180, 180]
     if obj.get('track_id') is not None:
         out['track_id'] = obj['track_id']
-    for key, (fld, _) in POINT_FIELDS.items():
-        if fld in obj and cls != key:
-            raise CameraLabelError(f'{where}: only {key} objects have "{fld}"')
-    if 'face' in obj and obj['face'] is not None:
-        if cls != 'vehicle':
+    if obj.get('face') is not None:
+        if cls in NO_FACE_CLASSES:
             raise CameraLabelError(f'{where}: only vehicle objects have a "face"')
         face = obj['face']
         if not isinstance(face, dict) or set(face) - _FACE_KEYS or 'box' not in face:
@@ -134,29 +237,31 @@ def _parse_object(obj, where: str) -> dict:
         if face.get('type') not in FACE_TYPES:
             raise CameraLabelError(f'{where}: face type must be one of {list(FACE_TYPES)}, '
                                    f'got {face.get("type")!r}')
-        out['face'] = dict(type=face['type'], box=_box(face['box'], f'{where} face'))
-    if cls in POINT_FIELDS:
-        fld, _ = POINT_FIELDS[cls]
-        names = POINT_NAMES[cls]
-        raw = obj.get(fld) or {}
-        if not isinstance(raw, dict):
-            raise CameraLabelError(f'{where}: "{fld}" maps names {list(names)} to [x, y, v], '
-                                   f'got {raw!r}')
-        unknown = sorted(set(raw) - set(names))
-        if unknown:
-            raise CameraLabelError(f'{where}: unknown {fld[:-1]} name(s) {unknown}; '
-                                   f'use {list(names)}')
-        out['points'] = [_point(raw[n], f'{where} {fld}.{n}') if n in raw else (0.0, 0.0, 0)
-                         for n in names]
+        box = _box(face['box'], f'{where} face')
+        if labels.face_class:
+            out['face'] = dict(type=face['type'], box=box, cls=labels.face_class[face['type']])
+        elif skip_unknown:
+            skipped[f'{face["type"]} face'] += 1
+        else:
+            raise CameraLabelError(
+                f'{where}: has a face, but {labels.source} has no face class '
+                f'({MERGED_FACE_CLASS!r}, or {list(FACE_CLASSES.values())}); add one, or '
+                'pass --skip-unknown-classes to leave faces out')
+    if labels.keypoints(cls) or any(obj.get(f) is not None for f in POINT_FIELDS):
+        out['points'] = _points(obj, cls, labels, where)
     return out
 
 
-def parse_frame(data, label_file: str) -> Frame:
+def parse_frame(data, label_file: str, labels: Optional[LabelLayout] = None,
+                skip_unknown: bool = False) -> Frame:
     """Validates one decoded label file against the schema.
 
     Args:
         data: the decoded JSON.
         label_file (str): its path, used in every error message.
+        labels (LabelLayout, optional): the target layout (default: the driving layout).
+        skip_unknown (bool): leave out objects whose class the layout lacks (and faces when
+            it has no face class), counted in ``Frame.skipped``, instead of an error.
 
     Raises:
         CameraLabelError: naming ``label_file`` and, for objects, their index.
@@ -193,13 +298,17 @@ def parse_frame(data, label_file: str) -> Frame:
         raise CameraLabelError(f'{label_file}: give both width and height, or neither')
     if not isinstance(data['objects'], list):
         raise CameraLabelError(f'{label_file}: objects must be a list (may be empty)')
-    objects = [_parse_object(o, f'{label_file}: object {i}')
+    labels = labels or LabelLayout()
+    skipped: Counter = Counter()
+    objects = [_parse_object(o, f'{label_file}: object {i}', labels, skip_unknown, skipped)
                for i, o in enumerate(data['objects'])]
     image = posixpath.normpath(data['image'].replace('\\', '/'))
-    return Frame(label_file, data['drive'], ts, image, size[0], size[1], objects)
+    return Frame(label_file, data['drive'], ts, image, size[0], size[1],
+                 [o for o in objects if o is not None], skipped)
 
 
-def read_frame(path: Path, root: Path) -> Frame:
+def read_frame(path: Path, root: Path, labels: Optional[LabelLayout] = None,
+               skip_unknown: bool = False) -> Frame:
     """Reads and validates one label file; ``root`` makes the path in messages short."""
     try:
         rel = path.relative_to(root).as_posix()
@@ -209,7 +318,7 @@ def read_frame(path: Path, root: Path) -> Frame:
         data = json.loads(path.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CameraLabelError(f'{path}: not a JSON file ({e})') from e
-    frame = parse_frame(data, str(path))
+    frame = parse_frame(data, str(path), labels, skip_unknown)
     frame.label_file = rel
     return frame
 
@@ -228,13 +337,16 @@ def _clip(box, w: int, h: int, where: str) -> List[float]:
     return [x1, y1, x2 - x1, y2 - y1]
 
 
-def frame_annotations(frame: Frame, image_id: int, first_ann_id: int) -> List[dict]:
-    """COCO annotations of one frame: one per object plus one ``vehicle_face`` per face.
+def frame_annotations(frame: Frame, image_id: int, first_ann_id: int,
+                      labels: Optional[LabelLayout] = None) -> List[dict]:
+    """COCO annotations of one frame: one per object plus one face annotation per face
+    (``vehicle_face``, or ``vehicle_head`` / ``vehicle_tail`` by the face's type, as
+    :class:`LabelLayout` decided), linked to its vehicle by ``parent_id``.
 
     Boxes are clipped to the image (a box entirely outside it is an error). Labelled
     points (v > 0) are kept as given; the dataset loader unlabels those outside the image.
     """
-    cat_id = {c: i for i, c in enumerate(CLASSES, 1)}
+    cat_id = (labels or LabelLayout()).category_id
     anns: List[dict] = []
     for i, obj in enumerate(frame.objects):
         where = f'{frame.label_file}: object {i} ({obj["cls"]})'
@@ -256,7 +368,7 @@ def frame_annotations(frame: Frame, image_id: int, first_ann_id: int) -> List[di
             ann['face_type'] = face['type']
             fbox = _clip(face['box'], frame.width, frame.height, f'{where} face')
             fann = dict(id=first_ann_id + len(anns), image_id=image_id,
-                        category_id=cat_id[FACE_CLASS], bbox=fbox, area=fbox[2] * fbox[3],
+                        category_id=cat_id[face['cls']], bbox=fbox, area=fbox[2] * fbox[3],
                         iscrowd=0, keypoints=[], num_keypoints=0, face_type=face['type'],
                         parent_id=ann['id'])
             if 'distance' in obj:
@@ -294,7 +406,10 @@ def convert_camera_labels(label_dir: PathLike,
                           window_s: Optional[float] = None,
                           read_images: bool = True,
                           overwrite: bool = False,
-                          progress: bool = False) -> Dict[str, dict]:
+                          progress: bool = False,
+                          layout: Union[KeypointLayout, Mapping, None] = None,
+                          skip_unknown_classes: bool = False,
+                          layout_source: Optional[str] = None) -> Dict[str, dict]:
     """Converts a folder of per-frame camera labels to COCO train/val/test files.
 
     Args:
@@ -308,11 +423,19 @@ def convert_camera_labels(label_dir: PathLike,
             False never touches images (such labels are then an error).
         overwrite (bool): replace existing output files.
         progress (bool): show a progress bar while reading labels.
+        layout (KeypointLayout | Mapping, optional): the classes and keypoints to write,
+            matched to the labels by name (default: the driving layout).
+        skip_unknown_classes (bool): leave out objects whose class the layout lacks (and
+            faces when it has no face class) instead of stopping at the first one.
+        layout_source (str, optional): where ``layout`` came from, quoted in errors.
 
     Returns:
         dict: per split ``dict(path, frames, units, drives, classes)`` (``classes`` is a
-        Counter of annotations per class).
+        Counter of annotations per class), and ``skipped``: a Counter of the objects left
+        out per label class (faces as ``'head face'`` / ``'tail face'``).
     """
+    labels = LabelLayout(layout, layout_source or ('the driving layout' if layout is None
+                                                   else 'the layout'))
     label_dir, out_dir = Path(label_dir), Path(out_dir)
     image_root = Path(image_root) if image_root is not None else label_dir
     shares = check_ratios(ratios)
@@ -333,8 +456,10 @@ def convert_camera_labels(label_dir: PathLike,
     frames: List[Frame] = []
     seen_image: Dict[str, str] = {}
     seen_time: Dict[Tuple[str, float], str] = {}
+    skipped: Counter = Counter()
     for path in progress_bar(files, len(files), 'labels', show=progress):
-        f = read_frame(path, label_dir)
+        f = read_frame(path, label_dir, labels, skip_unknown_classes)
+        skipped.update(f.skipped)
         if f.image in seen_image:
             raise CameraLabelError(f'{f.label_file}: image {f.image!r} is also labelled by '
                                    f'{seen_image[f.image]}')
@@ -365,7 +490,7 @@ def convert_camera_labels(label_dir: PathLike,
     ordered = sorted(frames, key=lambda f: (f.timestamp, f.drive, f.label_file))
     cocos = {s: dict(info=dict(description=f'camera labels from {label_dir}, split {s}',
                                contributor='yolox_kpt.data_tools.converters.driving'),
-                     licenses=[], images=[], annotations=[], categories=coco_categories())
+                     licenses=[], images=[], annotations=[], categories=labels.categories())
              for s in SPLITS}
     next_ann = 1
     for image_id, f in enumerate(ordered, 1):
@@ -373,7 +498,7 @@ def convert_camera_labels(label_dir: PathLike,
         coco['images'].append(dict(id=image_id, file_name=f.image, width=f.width,
                                    height=f.height, drive=f.drive, timestamp=f.timestamp,
                                    label_file=f.label_file))
-        anns = frame_annotations(f, image_id, next_ann)
+        anns = frame_annotations(f, image_id, next_ann, labels)
         coco['annotations'] += anns
         next_ann += len(anns)
 
@@ -384,4 +509,5 @@ def convert_camera_labels(label_dir: PathLike,
                          units=len(split_units),
                          drives=sorted({u[0].drive for u in split_units}),
                          classes=class_counts(cocos[s]))
+    result['skipped'] = skipped
     return result
