@@ -58,12 +58,15 @@ def main():
         f'val_evaluator.ann_file={data_root}annotations/val.json',
         f'test_evaluator.ann_file={data_root}annotations/val.json',
     ]
-    if args.epochs:
-        options += [f'train_cfg.max_epochs={args.epochs}']
-    # tools/test.py evaluates right after training, so the loop's own final validation
-    # would only repeat it.
+    if args.epochs:  # the recipe's cosine ends with its max_epochs: it must follow
+        options += [f'train_cfg.max_epochs={args.epochs}',
+                    f'param_scheduler.1.T_max={args.epochs - 1}',
+                    f'param_scheduler.1.end={args.epochs}']
+    # tools/test.py evaluates right after training, so the loop's own validation would
+    # only repeat it.
     run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', args.work_dir,
-         '--cfg-options', *options, 'train_cfg.val_begin=100000'])
+         '--cfg-options', *options, 'val_cfg=None', 'val_dataloader=None',
+         'val_evaluator=None'])
     checkpoint = open(osp.join(REPO, args.work_dir, 'last_checkpoint')).read().strip()
     results_pkl = osp.join(args.work_dir, 'results.pkl')
     run([sys.executable, 'tools/test.py', CONFIG, checkpoint, '--work-dir', args.work_dir,
