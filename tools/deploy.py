@@ -133,7 +133,9 @@ def main():
         with open(osp.join(work_dir, 'build_engine.sh'), 'w') as f:
             f.write('#!/bin/sh\n# Build the TensorRT engine on the target device.\n')
             if deploy_cfg.backend_config.get('common_config', {}).get('int8_mode'):
-                f.write('# int8 needs a calibration cache: add --calib=<cache file>\n')
+                f.write('# implicit int8 needs a calibration cache: add --calib=<cache file>;'
+                        '\n# on TensorRT >= 8.5 build from the Q/DQ graph of '
+                        'tools/misc/quantize_int8.py instead (docs/deploy.md)\n')
             f.write(command + '\n')
         if args.onnx_only or deploy_cfg.codebase_config.get('nms_op', 'auto') == 'onnx':
             # the plugin-free graph's engine is built where it runs, by trtexec: mmdeploy

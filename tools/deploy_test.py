@@ -65,9 +65,15 @@ def main():
     except ValueError as e:
         sys.exit(f'tools/deploy_test.py: {e}')
     from mmdeploy.apis import build_task_processor
+    from mmdeploy.utils import get_input_shape
+
+    from yolox_kpt.deploy.keypoint_detection import static_model_config
 
     work_dir = args.work_dir or osp.join('work_dirs', 'deploy_test',
                                          osp.splitext(osp.basename(args.model_cfg))[0])
+    if get_input_shape(deploy_cfg) is not None:
+        # a static export letterboxes to its input shape, as it was exported
+        model_cfg = static_model_config(model_cfg, get_input_shape(deploy_cfg))
     model_cfg.test_dataloader.batch_size = args.batch_size
     task_processor = build_task_processor(model_cfg, deploy_cfg, args.device)
     model = task_processor.build_backend_model(

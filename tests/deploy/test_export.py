@@ -235,7 +235,7 @@ def test_tensorrt_config_names_say_their_version(monkeypatch):
     import importlib.util
     import types
     configs = sorted(glob.glob(osp.join(DEPLOY, 'keypoint-detection_tensorrt*.py')))
-    assert len(configs) == 7
+    assert len(configs) == 8
     for path in configs:
         name = osp.basename(path)
         plugin_free = Config.fromfile(path).codebase_config.nms_op == 'onnx'

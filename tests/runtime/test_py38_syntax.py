@@ -14,9 +14,16 @@ import os.path as osp
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FILES = sorted(glob.glob(osp.join(REPO, 'yolox_kpt', 'runtime', '*.py'))) + [
+# the runtime, and what tools/device_check.py runs on a device's Python (JetPack 5: 3.8)
+FILES = sorted(glob.glob(osp.join(REPO, 'yolox_kpt', 'runtime', '*.py'))) + sorted(
+    glob.glob(osp.join(REPO, 'yolox_kpt', 'evaluation', 'functional', '*.py'))) + [
     osp.join(REPO, 'yolox_kpt', 'keypoint_layout.py'),
     osp.join(REPO, 'yolox_kpt', '__init__.py'),
+    osp.join(REPO, 'yolox_kpt', 'evaluation', '__init__.py'),
+    osp.join(REPO, 'yolox_kpt', 'utils', 'cli.py'),
+    osp.join(REPO, 'yolox_kpt', 'utils', 'progress.py'),
+    osp.join(REPO, 'tools', 'device_check.py'),
+    osp.join(REPO, 'tools', 'analysis', 'eval_exported.py'),
 ]
 BUILTIN_GENERICS = {'list', 'dict', 'tuple', 'set', 'frozenset', 'type'}
 # methods, functions and keyword arguments that Python 3.9-3.13 added

@@ -209,10 +209,44 @@ def view_tracking(record: dict, opts: Dict[str, str]) -> List[str]:
                     f"{variants['keypoint_error_px_as_detected']} px as detected."]
 
 
+def view_exported(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/eval_exported.py --record`` (and ``tools/device_check.py``): each
+    exported model's box AP, keypoint AP overall and per class, network latency and its
+    ratio to the first model's, and how its detections follow the first model's.
+    ``models=a,b`` picks and orders the models (default: all)."""
+    models = record['models']
+    names = opts['models'].split(',') if 'models' in opts else list(models)
+    classes = [c for c in record['classes']
+               if any(f'kpt_AP_{c}' in models[n]['metrics'] for n in names)]
+
+    def num(m, key):
+        return f"{m['metrics'][key]:.3f}" if key in m['metrics'] else ''
+
+    rows = []
+    for name in names:
+        m, lat, par = models[name], models[name]['latency_ms'], models[name].get('parity')
+        rows.append([name, num(m, 'bbox_mAP'), num(m, 'bbox_mAP_75'), num(m, 'kpt_AP'),
+                     *(num(m, f'kpt_AP_{c}') for c in classes),
+                     f"{lat['infer_p50']:.1f} / {lat['infer_p90']:.1f}",
+                     f"{m['latency_ratio']:.2f}",
+                     '' if par is None else f"{100 * par['matched']:.1f}% / "
+                     f"{par['box_max_px']:.1f} / {par['kpt_max_px']:.1f}"])
+    lines = _table(['model', 'box AP', 'box AP75', 'keypoint AP',
+                    *(f'keypoint AP {c}' for c in classes), 'network ms p50 / p90',
+                    f'latency / {names[0]}',
+                    f'vs {names[0]}: matched / box max px / keypoint max px'], rows)
+    return lines + ['', f"{record['images']} images of `{record['ann_file']}`, each model "
+                    f"on {', '.join(sorted({models[n]['device'] for n in names}))}; latency "
+                    f"over all images after {record['warmup']} warm-up frames, the models "
+                    "taking turns on each image; matched: detections above score "
+                    f"{record['parity_thr']} with "
+                    "one of the same class at IoU >= 0.5."]
+
+
 VIEWS: Dict[str, Callable[[dict, Dict[str, str]], List[str]]] = dict(
     configs=view_configs, model_cost=view_model_cost, targets=view_targets,
     eval_speed=view_eval_speed, metrics=view_metrics, geometry=view_geometry,
-    tracking=view_tracking)
+    tracking=view_tracking, exported=view_exported)
 
 
 def source_line(record: dict, record_path: str, doc_path: str) -> str:

@@ -105,17 +105,12 @@ def trtexec_command(deploy_cfg: Config, onnx_file: str, engine_file: str) -> str
     """The ``trtexec`` line that builds the engine a TensorRT deploy config describes, on
     the target (for the plugin-free TensorRT >= 8.5 configs; mmdeploy 1.3.1's builder does
     not run on TensorRT 10). The < 8.5 configs' line loads mmdeploy's plugin library."""
+    from ..runtime.backends import trtexec_command as command
     common = deploy_cfg.backend_config.get('common_config', {})
     shapes = deploy_cfg.backend_config.model_inputs[0]['input_shapes']['input']
-    dims = {k: 'x'.join(str(v) for v in shapes[f'{k}_shape']) for k in ('min', 'opt', 'max')}
-    cmd = [f'trtexec --onnx={onnx_file} --saveEngine={engine_file}']
-    if dims['min'] != dims['max']:
-        cmd.append(f"--minShapes=input:{dims['min']} --optShapes=input:{dims['opt']} "
-                   f"--maxShapes=input:{dims['max']}")
-    if common.get('fp16_mode'):
-        cmd.append('--fp16')
-    if common.get('int8_mode'):
-        cmd.append('--int8')
-    if deploy_cfg.codebase_config.get('nms_op', 'auto') != 'onnx':
-        cmd.append('--plugins=<mmdeploy>/lib/libmmdeploy_tensorrt_ops.so')
-    return ' '.join(cmd)
+    plugin = (None if deploy_cfg.codebase_config.get('nms_op', 'auto') == 'onnx' else
+              '<mmdeploy>/lib/libmmdeploy_tensorrt_ops.so')
+    return command(onnx_file, engine_file,
+                   tuple(tuple(shapes[f'{k}_shape']) for k in ('min', 'opt', 'max')),
+                   fp16=bool(common.get('fp16_mode')), int8=bool(common.get('int8_mode')),
+                   plugin=plugin)

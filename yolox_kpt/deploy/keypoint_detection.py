@@ -6,17 +6,18 @@ codebase has no task of that name). Deploy configs say
 ``codebase_config=dict(type='mmdet', task='PoseDetection', module=['yolox_kpt.deploy'])``.
 """
 from copy import deepcopy
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmdeploy.codebase.mmdet.deploy.object_detection import MMDET_TASK, ObjectDetection
 from mmdeploy.codebase.mmdet.deploy.object_detection_model import End2EndModel
-from mmdeploy.utils import Task, get_backend
+from mmdeploy.utils import Task, get_backend, get_input_shape
 from mmengine.structures import BaseDataElement, InstanceData
 from torch import Tensor
 
 from ..runtime.contract import OUTPUT_NAMES, unpack_outputs
+from .pipeline import static_test_pipeline
 
 
 @MMDET_TASK.register_module(Task.POSE_DETECTION.value)
@@ -38,6 +39,29 @@ class KeypointDetection(ObjectDetection):
                                 data_preprocessor=data_preprocessor)
         return model.to(self.device).eval()
 
+    def create_input(self, imgs: Union[str, np.ndarray, Sequence],
+                     input_shape: Optional[Sequence[int]] = None,
+                     data_preprocessor: Optional[torch.nn.Module] = None):
+        """As ``ObjectDetection.create_input``, except that a static shape letterboxes.
+
+        mmdeploy resizes to a static shape without keeping the aspect ratio; here the
+        config's keep-ratio ``Resize`` and a ``Pad`` to the shape run instead
+        (:func:`~yolox_kpt.deploy.pipeline.static_test_pipeline`, which the runtime's
+        preprocessing reproduces). A static deploy config's shape is used when
+        ``input_shape`` is None: the exported graph takes no other.
+        """
+        if input_shape is None:
+            input_shape = get_input_shape(self.deploy_cfg)
+        if input_shape is None:
+            return super().create_input(imgs, None, data_preprocessor)
+        model_cfg = self.model_cfg
+        self.model_cfg = static_model_config(model_cfg, input_shape)
+        try:
+            # with no shape, mmdeploy leaves the (already static) pipeline as it is
+            return super().create_input(imgs, None, data_preprocessor)
+        finally:
+            self.model_cfg = model_cfg
+
     def get_visualizer(self, name: str, save_dir: str):
         """The config's visualizer, told the classes and keypoint layout of the config
         (mmdeploy would look them up in the dataset class, which has none of its own)."""
@@ -47,6 +71,18 @@ class KeypointDetection(ObjectDetection):
         visualizer.dataset_meta = dict(classes=layout.classes,
                                        keypoint_layout=layout.to_config())
         return visualizer
+
+
+def static_model_config(model_cfg, input_shape: Sequence[int]):
+    """A copy of ``model_cfg`` whose test pipelines (``test_pipeline`` and the test and
+    val dataloaders') letterbox to the static ``input_shape`` (w, h)."""
+    cfg = deepcopy(model_cfg)
+    cfg.test_pipeline = static_test_pipeline(cfg.test_pipeline, input_shape)
+    for name in ('test_dataloader', 'val_dataloader'):
+        dataset = cfg.get(name, {}).get('dataset', {})
+        if 'pipeline' in dataset:
+            dataset.pipeline = static_test_pipeline(dataset.pipeline, input_shape)
+    return cfg
 
 
 class End2EndKptModel(End2EndModel):

@@ -5,42 +5,54 @@ from mmengine.config import Config
 
 from ..keypoint_layout import KeypointLayout
 from ..runtime import Preprocess, RuntimeMeta
+from .pipeline import static_test_pipeline
+
+
+def _pad_value(pad: dict) -> float:
+    """The image value of a ``Pad`` step (mmdet's default 0 when it sets none)."""
+    value = pad.get('pad_val', dict(img=0))
+    value = value.get('img', 0) if isinstance(value, dict) else value
+    if isinstance(value, (list, tuple)):
+        if len(set(value)) != 1:
+            raise ValueError(f'Pad(pad_val={value}): yolox_kpt.runtime pads every channel '
+                             'with one value')
+        value = value[0]
+    return float(value)
 
 
 def runtime_meta(model_cfg: Config, deploy_cfg: Config, layout: KeypointLayout,
                  input_shape: Optional[Sequence[int]] = None) -> RuntimeMeta:
-    """Preprocessing (as mmdeploy runs the test pipeline) and the exported head's layout.
+    """Preprocessing (the test pipeline the export was traced with) and the head's layout.
 
     Args:
         model_cfg (Config): The model config.
         deploy_cfg (Config): The deploy config.
         layout (KeypointLayout): the exported head's layout (the checkpoint's, with the
             annotation file's skeletons and flip pairs), not the config's variable.
-        input_shape (sequence, optional): (w, h) of a static deploy config.
+        input_shape (sequence, optional): (w, h) of a static deploy config: the pipeline is
+            then :func:`~yolox_kpt.deploy.pipeline.static_test_pipeline`'s letterbox.
 
     Returns:
         RuntimeMeta: written into the ONNX file and beside it.
     """
-    from mmdeploy.codebase.mmdet.deploy.object_detection import process_model_config
-
-    cfg = process_model_config(model_cfg, ['unused.jpg'], input_shape)
-    steps = {t['type'].split('.')[-1]: t for t in cfg.test_pipeline}
+    pipeline = model_cfg.test_pipeline
+    if input_shape is not None:
+        pipeline = static_test_pipeline(pipeline, input_shape)
+    steps = {t['type'].split('.')[-1]: t for t in pipeline}
     if 'Resize' not in steps:
         raise ValueError('the test pipeline has no Resize: yolox_kpt.runtime reproduces '
                          'Resize/Pad only')
     resize, pad = steps['Resize'], steps.get('Pad', {})
-    if input_shape is not None:
-        pad = {}  # mmdeploy drops pad_to_square for static shapes
-    pre = cfg.model.get('data_preprocessor', {})
-    pad_val = pad.get('pad_val', dict(img=114))
-    pad_val = pad_val.get('img', 114) if isinstance(pad_val, dict) else pad_val
-    if isinstance(pad_val, (list, tuple)):
-        pad_val = pad_val[0]
+    pre = model_cfg.model.get('data_preprocessor', {})
     scale = resize['scale']
     scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+    pad_size = pad.get('size')
     preprocess = Preprocess(
         scale=tuple(int(s) for s in scale), keep_ratio=bool(resize.get('keep_ratio', False)),
-        pad_to_square=bool(pad.get('pad_to_square', False)), pad_val=float(pad_val),
+        pad_to_square=bool(pad.get('pad_to_square', False)),
+        pad_val=_pad_value(pad) if pad else 0.0,
+        pad_size=tuple(int(s) for s in pad_size) if pad_size else None,
+        pad_size_divisor=int(pad.get('size_divisor') or 1),
         size_divisor=int(pre.get('pad_size_divisor', 1)),
         divisor_pad_val=float(pre.get('pad_value', 0)),
         mean=tuple(float(v) for v in pre['mean']) if pre.get('mean') else None,

@@ -30,6 +30,47 @@ TRT_DTYPES: Dict[str, Any] = {
 }
 
 
+#: Input shapes (N, C, H, W) of an engine built from a dynamic ONNX export: those of the
+#: dynamic TensorRT deploy configs (min, opt, max).
+DYNAMIC_SHAPES = ((1, 3, 320, 320), (1, 3, 640, 640), (1, 3, 1344, 1344))
+
+
+def trtexec_command(onnx_file: str, engine_file: str,
+                    shapes: Optional[Tuple[Tuple[int, ...], ...]] = None,
+                    fp16: bool = False, int8: bool = False,
+                    plugin: Optional[str] = None) -> str:
+    """The ``trtexec`` line that builds an engine from an exported ONNX file.
+
+    Args:
+        onnx_file (str): the graph (fp32, or an int8 Q/DQ graph from
+            ``tools/misc/quantize_int8.py``).
+        engine_file (str): the engine written.
+        shapes (tuple, optional): (min, opt, max) input shapes (N, C, H, W) of a dynamic
+            graph; None for a static one.
+        fp16 (bool): ``--fp16``: fp16 kernels where TensorRT finds them faster.
+        int8 (bool): ``--int8``; with a Q/DQ graph TensorRT takes the scales from the graph
+            (explicit quantization, no calibration cache), with a plain one it needs
+            ``--calib`` (implicit, deprecated in TensorRT 10).
+        plugin (str, optional): a plugin library (mmdeploy's, for the TensorRT < 8.5
+            configs' ``TRTBatchedNMS``).
+
+    Returns:
+        str: the command line.
+    """
+    cmd = [f'trtexec --onnx={onnx_file} --saveEngine={engine_file}']
+    if shapes is not None and shapes[0] != shapes[-1]:
+        dims = ['x'.join(str(v) for v in shape) for shape in shapes]
+        cmd.append(f'--minShapes={INPUT_NAME}:{dims[0]} --optShapes={INPUT_NAME}:{dims[1]} '
+                   f'--maxShapes={INPUT_NAME}:{dims[2]}')
+    if fp16:
+        cmd.append('--fp16')
+    if int8:
+        cmd.append('--int8')
+    if plugin:
+        cmd.append(f'--plugins={plugin}')
+    return ' '.join(cmd)
+
+
 def build_backend(model: str, device: str = 'cpu',
                   plugin: Optional[str] = None) -> Callable[[np.ndarray], List[np.ndarray]]:
     """A callable from a (B, 3, H, W) float32 array to the outputs, in ``OUTPUT_NAMES``'s
