@@ -17,26 +17,42 @@ each hit detection carries its "track_id", only tracked detections count, and "t
 sums up each hit track (class, frames, first and last frame), so a long sequence gives
 each object once instead of once a frame.
 
+With --rank, every frame looked at is also scored for how much it is worth labelling
+(yolox_kpt.runtime.mining_signals: detections near --score-thr, uncertain keypoints,
+contact points no vehicle or cyclist shows, and with --track flickering tracks, with --flip
+disagreement with the mirrored frame) and near-duplicate frames (alike and close in time)
+are dropped; --rank-out gets every frame's signals, combined score, the order and the
+reasons, --rank-sheet the --top best frames with their reasons drawn. --flip runs the model
+a second time on each mirrored frame: twice the inference time.
+
 Examples:
     python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
         --classes cyclist pedestrian --score-thr 0.5 --min-height 40 --every 5 \\
         --copy-to work_dirs/mining/drive03_frames
     python tools/mining/mine_frames.py data/new_frames/ CONFIG CHECKPOINT --classes vehicle \\
-        --out work_dirs/mining/vehicles.json --list work_dirs/mining/vehicles.txt \
+        --out work_dirs/mining/vehicles.json --list work_dirs/mining/vehicles.txt \\
         --calibration configs/calibration/example_1280x720.json
     python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
         --classes cyclist --every 2 --track --out work_dirs/mining/cyclists.json
+    python tools/mining/mine_frames.py recordings/drive03.mp4 work_dirs/deploy/end2end.onnx \\
+        --every 2 --track --rank --flip --top 24 --weights flip_disagreement=2 \\
+        --rank-out work_dirs/mining/ranked.json --rank-sheet work_dirs/mining/ranked.jpg
 """
 import json
 import os
 import os.path as osp
 import shutil
+from typing import Iterator, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from yolox_kpt.runtime import estimate_labels, estimates_json, ground_estimates, load_calibration
+from yolox_kpt.runtime import (Detections, estimate_labels, estimates_json, ground_estimates,
+                               load_calibration)
+from yolox_kpt.runtime.mining_signals import (DEFAULT_WEIGHTS, frame_fingerprint,
+                                              frame_signals, rank_frames, temporal_flicker,
+                                              unflip_detections)
 from yolox_kpt.runtime.tracking import KeypointTracker, track_labels
 from yolox_kpt.utils.cli import add_model_args, tool_parser
 from yolox_kpt.utils.media import iter_frames
@@ -59,12 +75,72 @@ def parse_args(argv=None):
     parser.add_argument('--calibration', help='camera calibration JSON: distances on the road')
     parser.add_argument('--track', action='store_true',
                         help='track objects over the frames: hits carry a track_id')
-    return parser.parse_args(argv)
+    rank = parser.add_argument_group('ranking frames (--rank)')
+    rank.add_argument('--rank', action='store_true',
+                      help='score every frame for labelling and rank the frames')
+    rank.add_argument('--flip', action='store_true',
+                      help='also run the model on each mirrored frame (twice the inference '
+                      'time) for the flip_disagreement signal')
+    rank.add_argument('--top', type=int, default=12, help='frames on the ranked contact sheet')
+    rank.add_argument('--weights', nargs='+', default=[], metavar='SIGNAL=W',
+                      help=f'signal weights (default 1 each; 0 turns one off): '
+                      f'{", ".join(DEFAULT_WEIGHTS)}')
+    rank.add_argument('--top-k', type=int, default=1,
+                      help='objects averaged per signal and frame (1: the worst object)')
+    rank.add_argument('--margin-band', type=float, default=0.2,
+                      help='low_margin: scores within this of --score-thr count (the model '
+                      'is run down to --score-thr minus it)')
+    rank.add_argument('--kpt-thr', type=float, default=0.3,
+                      help='keypoint score at which a keypoint counts as seen')
+    rank.add_argument('--dup-distance', type=float, default=0.1,
+                      help='near duplicate: share of fingerprint bits that may differ')
+    rank.add_argument('--dup-gap', type=float, default=10.0,
+                      help='near duplicate: most seconds between the frames (video)')
+    rank.add_argument('--rank-out', default='work_dirs/mining/ranked.json')
+    rank.add_argument('--rank-sheet', default='work_dirs/mining/ranked.jpg',
+                      help='contact sheet of the --top ranked frames with their reasons')
+    args = parser.parse_args(argv)
+    if args.flip and not args.rank:
+        parser.error('--flip is a ranking signal: give --rank too')
+    args.weights = parse_weights(parser, args.weights)
+    return args
 
 
-def contact_sheet(tiles, columns=4, width=320):
-    """One BGR image of ``tiles`` (BGR images) resized to ``width``, ``columns`` a row."""
+def parse_weights(parser, items: List[str]) -> dict:
+    """``['flip_disagreement=2', ...]`` -> ``{name: weight}``; a parser error names a
+    wrong item."""
+    weights = {}
+    for item in items:
+        name, _, value = item.partition('=')
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            parser.error(f'--weights {item!r}: expected SIGNAL=NUMBER')
+        if name not in DEFAULT_WEIGHTS:
+            parser.error(f'--weights {item!r}: unknown signal, one of {list(DEFAULT_WEIGHTS)}')
+        if weights[name] < 0:
+            parser.error(f'--weights {item!r}: weights are >= 0')
+    return weights
+
+
+def caption(tile: np.ndarray, lines: List[str], scale: float = 0.38) -> np.ndarray:
+    """``lines`` written from the top left of ``tile`` (BGR, in place), white on black."""
+    y = 0
+    for line in lines:
+        (tw, th), base = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        y += th + base + 2
+        cv2.rectangle(tile, (0, y - th - base - 2), (tw + 4, y), (0, 0, 0), -1)
+        cv2.putText(tile, line, (2, y - base), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def contact_sheet(tiles, columns=4, width=320, captions=None):
+    """One BGR image of ``tiles`` (BGR images) resized to ``width``, ``columns`` a row;
+    ``captions`` (per tile, a list of lines) are written on the resized tiles."""
     tiles = [cv2.resize(t, (width, round(t.shape[0] * width / t.shape[1]))) for t in tiles]
+    for tile, lines in zip(tiles, captions or []):
+        caption(tile, lines)
     height = max(t.shape[0] for t in tiles)
     rows = [tiles[i:i + columns] for i in range(0, len(tiles), columns)]
     blank = np.full((height, width, 3), 255, np.uint8)
@@ -72,6 +148,150 @@ def contact_sheet(tiles, columns=4, width=320):
                                                     cv2.BORDER_CONSTANT, value=(255, 255, 255))
                                  for t in row] + [blank] * (columns - len(row)))
                       for row in rows])
+
+
+def big_enough(dets: Detections, args) -> np.ndarray:
+    """(N,) bool: boxes at least --min-height tall and --min-area large."""
+    wh = dets.bboxes[:, 2:] - dets.bboxes[:, :2]
+    return (wh[:, 1] >= args.min_height) & (wh[:, 0] * wh[:, 1] >= args.min_area)
+
+
+class Frame(NamedTuple):
+    """One frame looked at: ``dets`` all detections at the loop's threshold, ``tracked``
+    the tracker's answer on them (None without one), ``flipped_back`` the mirrored frame's
+    detections mapped back onto this frame (None without --flip)."""
+    name: str
+    seconds: Optional[float]
+    image: np.ndarray
+    dets: Detections
+    tracked: Optional[object] = None
+    flipped_back: Optional[Detections] = None
+
+
+def detect_frames(source: str, every: int, inferencer, score_thr: float,
+                  tracker: Optional[KeypointTracker] = None,
+                  flip: bool = False) -> Iterator[Frame]:
+    """The frame loop: each frame of ``source`` (every ``every``-th of a video) with the
+    model's detections (>= ``score_thr``), tracked, and on the mirrored frame."""
+    for name, seconds, image in tqdm(iter_frames(source, every), desc='frames'):
+        dets = inferencer(image, score_thr=score_thr)
+        flipped = None
+        if flip:
+            flipped = unflip_detections(
+                inferencer(np.ascontiguousarray(image[:, ::-1]), score_thr=score_thr),
+                image.shape[1])
+        yield Frame(name, seconds, image, dets, tracker.update(dets) if tracker else None,
+                    flipped)
+
+
+class Ranker:
+    """--rank: the signals of each frame of the loop, then the ranking, JSON and sheet."""
+
+    def __init__(self, args, wanted_ids: np.ndarray) -> None:
+        self.args, self.wanted_ids = args, wanted_ids
+        self.frames: List[dict] = []
+        self.signals: List[dict] = []
+        self.history: List[tuple] = []
+        self.prints: List[np.ndarray] = []
+
+    def _wanted(self, dets: Detections) -> np.ndarray:
+        return np.isin(dets.labels, self.wanted_ids) & big_enough(dets, self.args)
+
+    def add(self, frame: Frame) -> None:
+        args, dets = self.args, frame.dets
+        keep = self._wanted(dets)
+        flipped = frame.flipped_back
+        if flipped is not None:
+            flipped = flipped[self._wanted(flipped)]
+        # on all detections (a vehicle's face may be of a class not asked for), then kept
+        signals = {k: v.select(keep) for k, v in frame_signals(
+            dets, args.score_thr, args.kpt_thr, flipped, args.margin_band).items()}
+        ids = np.full(len(dets), -1, np.int64)  # untracked detections: -1
+        if frame.tracked is not None:
+            ids[frame.tracked.indices] = frame.tracked.track_ids
+        dets, ids = dets[keep], ids[keep]
+        self.signals.append(signals)
+        self.history.append((ids, dets))
+        self.prints.append(frame_fingerprint(frame.image))
+        self.frames.append(dict(frame=frame.name, seconds=frame.seconds,
+                                size=frame.image.shape[1::-1]))
+
+    def finish(self, inferencer, vis) -> None:
+        from yolox_kpt.visualization import draw_frame
+        args = self.args
+        if args.track:
+            for signals, flicker in zip(self.signals, temporal_flicker(
+                    self.history, args.kpt_thr,
+                    image_sizes=[f['size'] for f in self.frames])):
+                signals['temporal_flicker'] = flicker
+        ranking = rank_frames(self.signals, args.weights, args.top_k, self.prints,
+                              [f['seconds'] for f in self.frames],
+                              max_distance=args.dup_distance, max_gap_s=args.dup_gap)
+        rank_of = {int(f): r + 1 for r, f in enumerate(ranking.order)}
+        records = []
+        for i, (info, signals, (ids, dets)) in enumerate(zip(self.frames, self.signals,
+                                                             self.history)):
+            detections = dets.to_json()
+            for det, tid in zip(detections, ids):
+                if tid >= 0:
+                    det['track_id'] = int(tid)
+            dup = int(ranking.duplicate_of[i])
+            records.append(dict(
+                frame=info['frame'], seconds=info['seconds'], rank=rank_of.get(i),
+                score=round(float(ranking.scores[i]), 4),
+                duplicate_of=self.frames[dup]['frame'] if dup >= 0 else None,
+                reasons=ranking.reasons[i],
+                signals={name: dict(score=round(ranking.signal_scores[i][name], 4),
+                                    objects=sig.to_json()) for name, sig in signals.items()},
+                detections=detections))
+        weights = dict(DEFAULT_WEIGHTS, **args.weights)
+        os.makedirs(osp.dirname(osp.abspath(args.rank_out)), exist_ok=True)
+        with open(args.rank_out, 'w') as f:
+            json.dump(dict(source=args.source, model=args.model, score_thr=args.score_thr,
+                           kpt_thr=args.kpt_thr, every=args.every, flip=args.flip,
+                           track=args.track, top_k=args.top_k, weights=weights,
+                           signals=sorted(set().union(*self.signals)) if self.signals else [],
+                           near_duplicates=dict(max_distance=args.dup_distance,
+                                                max_gap_s=args.dup_gap),
+                           keypoint_layout=inferencer.layout.to_config(),
+                           order=[self.frames[int(f)]['frame'] for f in ranking.order],
+                           frames=records), f, indent=1)
+        dups = int((ranking.duplicate_of >= 0).sum())
+        print(f'{len(ranking.order)} frames ranked ({dups} near duplicates dropped'
+              f'{"; --flip ran the model twice a frame" if args.flip else ""}); ranking '
+              f'written to {osp.abspath(args.rank_out)}')
+        top = [int(f) for f in ranking.order[:args.top]]
+        if not args.rank_sheet or not top:
+            return
+        wanted = {self.frames[f]['frame']: f for f in top}
+        images = {}  # a second pass decodes the frames only, up to the last one needed
+        for name, _, image in iter_frames(args.source, args.every):
+            if name in wanted:
+                images[name] = image
+                if len(images) == len(wanted):
+                    break
+        tiles, captions = [], []
+        for r, f in enumerate(top):
+            signals, (_, dets) = self.signals[f], self.history[f]
+            tiles.append(draw_frame(vis, images[self.frames[f]['frame']], dets, fast=True,
+                                    texts=object_reasons(signals, len(dets), weights)))
+            captions.append([f'{r + 1}. {self.frames[f]["frame"]} {ranking.scores[f]:.2f}'] +
+                            [reason[:60] for reason in ranking.reasons[f]])
+        os.makedirs(osp.dirname(osp.abspath(args.rank_sheet)), exist_ok=True)
+        cv2.imwrite(args.rank_sheet, contact_sheet(tiles, captions=captions))
+        print(f'contact sheet of the {len(tiles)} best frames written to '
+              f'{osp.abspath(args.rank_sheet)}')
+
+
+def object_reasons(signals: dict, num: int, weights: dict) -> List[Optional[str]]:
+    """Per detection, the reason of its strongest weighted signal (None: none scored)."""
+    best = [(0.0, None)] * num
+    for name, sig in signals.items():
+        for score, reason, obj in zip(sig.scores, sig.reasons, sig.objects):
+            value = weights.get(name, 1.0) * score
+            if obj >= 0 and value > best[obj][0]:
+                best[obj] = (value, reason)
+    return [reason for _, reason in best]
 
 
 def main(argv=None):
@@ -90,19 +310,24 @@ def main(argv=None):
     if args.copy_to:
         os.makedirs(args.copy_to, exist_ok=True)
     hits, seen, tiles = [], 0, []
-    vis = frame_visualizer(inferencer.layout) if args.sheet else None
+    vis = frame_visualizer(inferencer.layout) if args.sheet or args.rank else None
     tracker = args.track and KeypointTracker.for_score_thr(inferencer.layout, args.score_thr)
     tracks = {}
-    for name, seconds, image in tqdm(iter_frames(args.source, args.every), desc='frames'):
+    infer_thr = tracker.low_thr if tracker else args.score_thr
+    if args.rank:  # low_margin looks at scores below the threshold too
+        infer_thr = max(min(infer_thr, args.score_thr - args.margin_band), 0.01)
+    ranked = args.rank and Ranker(args, wanted_ids)
+    for frame in detect_frames(args.source, args.every, inferencer, infer_thr, tracker,
+                               args.flip and args.rank):
+        name, seconds, image, dets = frame[:4]
         seen += 1
-        dets = inferencer(image, score_thr=tracker.low_thr if tracker else args.score_thr)
+        if ranked:
+            ranked.add(frame)
         track_ids = None
-        if tracker:
-            tracked = tracker.update(dets)
-            dets, track_ids = tracked.detections, tracked.track_ids
-        wh = dets.bboxes[:, 2:] - dets.bboxes[:, :2]
+        if tracker:  # only tracked detections are hits
+            dets, track_ids = frame.tracked.detections, frame.tracked.track_ids
         keep = (np.isin(dets.labels, wanted_ids) & (dets.scores >= args.score_thr) &
-                (wh[:, 1] >= args.min_height) & (wh[:, 0] * wh[:, 1] >= args.min_area))
+                big_enough(dets, args))
         if not keep.any():
             continue
         hits.append(dict(frame=name, seconds=seconds, detections=dets[keep].to_json()))
@@ -153,6 +378,8 @@ def main(argv=None):
         os.makedirs(osp.dirname(osp.abspath(args.sheet)), exist_ok=True)
         cv2.imwrite(args.sheet, contact_sheet(tiles))
         print(f'contact sheet of {len(tiles)} hit frames written to {osp.abspath(args.sheet)}')
+    if ranked:
+        ranked.finish(inferencer, vis)
 
 
 if __name__ == '__main__':

@@ -25,6 +25,9 @@ from .detector import KeypointDetector
 from .geometry import (DEFAULT_PRIORS, GroundEstimate, SizePrior, box_bottom_estimate,
                        estimate_labels, estimates_json, ground_estimates,
                        vehicle_ground_estimate)
+from .mining_signals import (Ranking, Signal, flip_disagreement, frame_fingerprint,
+                             geometry_implausibility, keypoint_uncertainty, low_margin,
+                             near_duplicates, rank_frames, temporal_flicker, unflip_detections)
 from .preprocess import Preprocess
 from .tracking import KeypointTracker, TrackedDetections, track_labels
 
@@ -33,4 +36,6 @@ __all__ = ['KeypointDetector', 'Detections', 'Preprocess', 'RuntimeMeta', 'Runti
            'CameraCalibration', 'CalibrationError', 'load_calibration', 'GroundEstimate',
            'SizePrior', 'DEFAULT_PRIORS', 'box_bottom_estimate', 'vehicle_ground_estimate',
            'ground_estimates', 'estimates_json', 'estimate_labels', 'KeypointTracker',
-           'TrackedDetections', 'track_labels']
+           'TrackedDetections', 'track_labels', 'Ranking', 'Signal', 'flip_disagreement',
+           'frame_fingerprint', 'geometry_implausibility', 'keypoint_uncertainty', 'low_margin',
+           'near_duplicates', 'rank_frames', 'temporal_flicker', 'unflip_detections']

@@ -1,0 +1,282 @@
+"""Every mining signal on a generated case whose answer is known, and the ranking that
+combines them (yolox_kpt.runtime.mining_signals)."""
+import math
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from yolox_kpt.keypoint_layout import KeypointLayout
+from yolox_kpt.runtime import Detections, load_calibration
+from yolox_kpt.runtime.mining_signals import (Signal, flip_disagreement, frame_fingerprint,
+                                              frame_signals, geometry_implausibility,
+                                              keypoint_uncertainty, low_margin,
+                                              near_duplicates, rank_frames, temporal_flicker,
+                                              unflip_detections, visibility_states)
+
+TYRES = ('front_left_tyre', 'front_right_tyre', 'rear_left_tyre', 'rear_right_tyre')
+LAYOUT = KeypointLayout.from_config(dict(
+    classes=('vehicle', 'vehicle_face', 'pedestrian', 'cyclist'),
+    keypoints=dict(vehicle=TYRES, cyclist=('front_wheel', 'rear_wheel')),
+    sigmas={n: 0.05 for n in TYRES + ('front_wheel', 'rear_wheel')}))
+VEHICLE, FACE, PEDESTRIAN, CYCLIST = range(4)
+FL, FR, RL, RR, FW, RW = (LAYOUT.keypoint_names.index(n) for n in TYRES + (
+    'front_wheel', 'rear_wheel'))
+CALIBRATION = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+                       'calibration', 'example_1280x720.json')
+
+
+def dets(boxes, labels, scores=None, keypoints=None, kpt_scores=None):
+    n, k = len(boxes), LAYOUT.num_keypoints
+    return Detections(np.asarray(boxes, np.float32).reshape(n, 4),
+                      np.full(n, 0.9) if scores is None else np.asarray(scores),
+                      np.asarray(labels), np.zeros((n, k, 2)) if keypoints is None else keypoints,
+                      np.zeros((n, k)) if kpt_scores is None else kpt_scores, LAYOUT)
+
+
+def vehicle(x, y, heading_deg, cam, score=0.9):
+    """A vehicle on the road at (x, y) metres, its tyres projected into the image, box around
+    them (taller above: the body)."""
+    h = math.radians(heading_deg)
+    fwd, left = np.array([math.cos(h), math.sin(h)]), np.array([-math.sin(h), math.cos(h)])
+    road = {FL: (1, 1), FR: (1, -1), RL: (-1, 1), RR: (-1, -1)}
+    kpts = np.zeros((1, LAYOUT.num_keypoints, 2))
+    ks = np.zeros((1, LAYOUT.num_keypoints))
+    for s, (a, b) in road.items():
+        kpts[0, s] = cam.ground_to_image((np.array([x, y]) + a * fwd * 1.35 +
+                                          b * left * 0.8)[None])[0]
+        ks[0, s] = 0.9
+    lo, hi = kpts[0, :4].min(0), kpts[0, :4].max(0)
+    box = [lo[0] - 5, lo[1] - 0.8 * (hi[0] - lo[0]), hi[0] + 5, hi[1] + 2]
+    return dets([box], [VEHICLE], [score], kpts, ks)
+
+
+def test_low_margin_peaks_at_the_threshold():
+    d = dets([[0, 0, 10, 10]] * 4, [PEDESTRIAN] * 4, [0.5, 0.55, 0.8, 0.25])
+    sig = low_margin(d, 0.5, band=0.2)
+    assert int(np.argmax(sig.scores)) == 0 and sig.scores[0] == pytest.approx(1.0)
+    assert sig.scores[1] == pytest.approx(0.75, abs=1e-6) and sig.scores[2] == 0 and sig.scores[3] == 0
+    assert 'near 0.50' in sig.reasons[0] and sig.reasons[2] == ''
+
+
+def test_keypoint_uncertainty_counts_owned_mid_range_slots():
+    ks = np.zeros((3, LAYOUT.num_keypoints))
+    ks[0, [FL, FR, RL, RR]] = [0.95, 0.9, 0.31, 0.92]  # one tyre at the cut
+    ks[1, [FL, FR, RL, RR]] = 0.95                        # sure of every tyre
+    ks[2, FL] = 0.3                                       # a pedestrian owns no tyre slot
+    sig = keypoint_uncertainty(dets([[0, 0, 10, 10]] * 3, [VEHICLE, VEHICLE, PEDESTRIAN],
+                                    kpt_scores=ks), kpt_thr=0.3)
+    assert sig.scores[0] > 0.9 and 'rear_left_tyre' in sig.reasons[0]
+    assert sig.scores[1] == 0 and sig.scores[2] == 0
+
+
+def test_visibility_states_prefers_a_model_visibility_array():
+    ks = np.zeros((1, LAYOUT.num_keypoints))
+    ks[0, [FL, FR]] = [0.9, 0.1]
+    d = dets([[0, 0, 10, 10]], [VEHICLE], kpt_scores=ks)
+    assert visibility_states(d, 0.3)[0, [FL, FR, RL]].tolist() == [2, 0, 0]
+    d.keypoint_visible = np.ones((1, LAYOUT.num_keypoints), np.int64)  # a future output
+    assert visibility_states(d, 0.3)[0, [FL, FR, FW]].tolist() == [1, 1, 0]  # FW not owned
+
+
+def mirrored(d, width):
+    """What a correct model answers on the mirrored frame: everything mirrored, each point
+    under its mirror name."""
+    flip = np.asarray(LAYOUT.flip_indices)
+    boxes = d.bboxes.copy()
+    boxes[:, [0, 2]] = width - d.bboxes[:, [2, 0]]
+    kpts = d.keypoints.copy()
+    kpts[..., 0] = width - kpts[..., 0]
+    # slot s of the mirrored answer holds the original's point flip[s]
+    return dets(boxes, d.labels, d.scores, kpts[:, flip], d.keypoint_scores[:, flip])
+
+
+def test_flip_disagreement():
+    cam = load_calibration(CALIBRATION)
+    d = vehicle(12, 2, 30, cam)
+    width = cam.image_size[0]
+    back = unflip_detections(mirrored(d, width), width)
+    np.testing.assert_allclose(back.keypoints, d.keypoints, atol=1e-3)
+    sig = flip_disagreement(d, back)
+    assert sig.scores.tolist() == [0.0]
+    # mirroring back without swapping the slots: left and right tyres trade places
+    flipped = mirrored(d, width)
+    no_swap = Detections(flipped.bboxes.copy(), flipped.scores, flipped.labels,
+                         flipped.keypoints.copy(), flipped.keypoint_scores, LAYOUT)
+    no_swap.bboxes[:, [0, 2]] = width - flipped.bboxes[:, [2, 0]]
+    no_swap.keypoints[..., 0] = width - flipped.keypoints[..., 0]
+    sig = flip_disagreement(d, no_swap)
+    assert sig.scores[0] == 1.0 and 'tyre moves' in sig.reasons[0]
+    # an object the mirrored frame does not have, and one only it has
+    other = dets([[600, 300, 640, 400]], [PEDESTRIAN])
+    sig = flip_disagreement(dets(np.vstack([d.bboxes, other.bboxes]), [VEHICLE, PEDESTRIAN],
+                                 keypoints=np.concatenate([d.keypoints, other.keypoints]),
+                                 kpt_scores=np.concatenate([d.keypoint_scores,
+                                                            other.keypoint_scores])), back)
+    assert sig.scores.tolist() == [0.0, 1.0] and sig.objects.tolist() == [0, 1]
+    sig = flip_disagreement(dets(np.zeros((0, 4)), []), back)
+    assert sig.scores.tolist() == [1.0] and sig.objects.tolist() == [-1]
+
+
+def test_temporal_flicker():
+    """Track 1 moves steadily through 8 frames; track 2 vanishes in frame 4; track 3 lives
+    two frames in the middle; track 1's box jumps in frame 6 from frame 5 on."""
+    history = []
+    for t in range(8):
+        boxes, ids = [[10 + 5 * t, 10, 60 + 5 * t, 60]], [1]
+        if t == 6:
+            boxes[0] = [150, 10, 200, 60]
+        if t != 4:
+            boxes.append([300, 300, 340, 380])
+            ids.append(2)
+        if t in (3, 4):
+            boxes.append([500, 100, 520, 140])
+            ids.append(3)
+        history.append((np.array(ids), dets(boxes, [PEDESTRIAN] * len(ids))))
+    signals = temporal_flicker(history, min_frames=5)
+    best = [s.frame_score() for s in signals]
+    assert best[0] == best[1] == best[2] == 0.0
+    # frame 4: track 2 is missing (an entry without a detection), frame 5: it is back
+    assert signals[4].objects.tolist()[-1] == -1 and signals[4].scores[-1] == 1.0
+    assert 'lost in this frame' in signals[4].reasons[-1]
+    i = np.flatnonzero(history[5][0] == 2)[0]
+    assert signals[5].scores[i] == 1.0 and 'back after 1' in signals[5].reasons[i]
+    # the short track
+    i = np.flatnonzero(history[3][0] == 3)[0]
+    assert signals[3].scores[i] == pytest.approx(0.6) and 'tracked 2' in signals[3].reasons[i]
+    # the jump, and the jump back (away from the motion the jump predicts)
+    assert signals[6].scores[0] == 1.0 and 'jumps' in signals[6].reasons[0]
+    assert signals[7].scores[0] == 1.0 and signals[7].scores[1] == 0.0
+
+
+def test_temporal_flicker_keypoint_visibility_changes():
+    history = []
+    for t in range(3):
+        ks = np.zeros((1, LAYOUT.num_keypoints))
+        ks[0, [FW, RW]] = [0.9, 0.9 if t != 1 else 0.1]  # the rear wheel blinks out
+        history.append((np.array([7]), dets([[0, 0, 50, 80]], [CYCLIST], kpt_scores=ks)))
+    sig = temporal_flicker(history)
+    assert [s.scores[0] for s in sig] == [0.0, 0.5, 0.5]
+    assert 'rear_wheel visibility changes' in sig[1].reasons[0]
+
+
+@pytest.mark.parametrize('x, y, heading', [(8, 0, 0), (14, 3, 45), (20, -6, 120),
+                                           (6, 4, 250), (10, -3, 300)])
+def test_geometry_projected_vehicles_are_plausible(x, y, heading):
+    """A vehicle on the road, at any heading, seen through a real calibration: 0; its tyres
+    named mirror-wise (left <-> right) or front <-> rear: implausible."""
+    cam = load_calibration(CALIBRATION)
+    d = vehicle(x, y, heading, cam)
+    assert geometry_implausibility(d).scores.tolist() == [0.0]
+    for swap in ([FR, FL, RR, RL], [RL, RR, FL, FR]):
+        bad = dets(d.bboxes, d.labels, d.scores, d.keypoints.copy(), d.keypoint_scores)
+        bad.keypoints[0, [FL, FR, RL, RR]] = d.keypoints[0, swap]
+        sig = geometry_implausibility(bad)
+        assert sig.scores[0] == 1.0 and 'impossible order' in sig.reasons[0]
+
+
+def test_geometry_contact_points_relative_to_the_box_bottom():
+    kpts = np.zeros((2, LAYOUT.num_keypoints, 2))
+    ks = np.zeros((2, LAYOUT.num_keypoints))
+    # a cyclist 100 px tall, wheels on the bottom edge; another's 50 px below it
+    kpts[0, [FW, RW]] = [[40, 200], [20, 200]]
+    kpts[1, [FW, RW]] = [[40, 250], [20, 250]]
+    ks[:, [FW, RW]] = 0.9
+    sig = geometry_implausibility(dets([[10, 100, 50, 200]] * 2, [CYCLIST] * 2,
+                                       keypoints=kpts, kpt_scores=ks))
+    assert sig.scores[0] == 0.0 and sig.scores[1] == 1.0
+    assert 'box below' in sig.reasons[1]
+    # a wheel beside the box, and one in its upper half
+    kpts[0, FW] = [90, 200]
+    kpts[1, [FW, RW]] = [[40, 110], [20, 200]]
+    sig = geometry_implausibility(dets([[10, 100, 50, 200]] * 2, [CYCLIST] * 2,
+                                       keypoints=kpts, kpt_scores=ks))
+    assert sig.scores[0] == 1.0 and 'outside the box' in sig.reasons[0]
+    assert sig.scores[1] > 0.5 and 'above' in sig.reasons[1]
+    # a low-score point does not count
+    ks[0, FW] = 0.1
+    sig = geometry_implausibility(dets([[10, 100, 50, 200]] * 2, [CYCLIST] * 2,
+                                       keypoints=kpts, kpt_scores=ks))
+    assert sig.scores[0] == 0.0
+
+
+def test_geometry_one_axle_with_a_face():
+    """Only the rear tyres seen and a face in the box: the tail faces the camera, so the
+    rear-left tyre is on the image's left."""
+    kpts = np.zeros((2, LAYOUT.num_keypoints, 2))
+    ks = np.zeros((2, LAYOUT.num_keypoints))
+    kpts[0, [RL, RR]] = [[110, 200], [190, 200]]
+    ks[0, [RL, RR]] = 0.9
+    boxes = [[100, 100, 200, 202], [120, 120, 180, 190]]
+    good = dets(boxes, [VEHICLE, FACE], keypoints=kpts, kpt_scores=ks)
+    assert geometry_implausibility(good).scores.tolist() == [0.0, 0.0]
+    kpts[0, [RL, RR]] = kpts[0, [RR, RL]]
+    sig = geometry_implausibility(dets(boxes, [VEHICLE, FACE], keypoints=kpts, kpt_scores=ks))
+    assert sig.scores[0] == 1.0 and 'rear left/right swapped' in sig.reasons[0]
+    # without the face the axle's end is unknown: no verdict
+    assert geometry_implausibility(dets(boxes[:1], [VEHICLE], keypoints=kpts[:1],
+                                        kpt_scores=ks[:1])).scores.tolist() == [0.0]
+
+
+def test_near_duplicates():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 255, (120, 160, 3), np.uint8)
+    b = rng.integers(0, 255, (120, 160, 3), np.uint8)
+    prints = [frame_fingerprint(im) for im in (a, a.copy(), b, a)]
+    # identical frames 0.1 s apart: the second is suppressed; a different frame is kept;
+    # the same picture a minute later is kept (max_gap_s)
+    dup = near_duplicates(prints, [0.0, 0.1, 0.2, 60.0], max_gap_s=10.0)
+    assert dup.tolist() == [-1, 0, -1, -1]
+    # the higher-ranked one is kept
+    assert near_duplicates(prints[:2], [0.0, 0.1], order=[1, 0]).tolist() == [1, -1]
+    # folders (no times): similarity alone
+    assert near_duplicates(prints, None).tolist() == [-1, 0, -1, 0]
+    # JPEG-like noise and a small brightness change keep the fingerprint
+    noisy = np.clip(a.astype(int) + rng.integers(-3, 4, a.shape) + 10, 0, 255).astype(np.uint8)
+    assert np.mean(frame_fingerprint(noisy) != prints[0]) <= 0.1
+
+
+def test_rank_frames_puts_the_known_hard_frame_first():
+    cam = load_calibration(CALIBRATION)
+    easy = vehicle(12, 2, 30, cam, score=0.95)
+    hard = vehicle(14, -2, 60, cam, score=0.52)          # at the threshold,
+    hard.keypoints[0, [FL, FR, RL, RR]] = hard.keypoints[0, [FR, FL, RR, RL]]  # mirrored
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (90, 160, 3), np.uint8) for _ in range(4)]
+    images[2] = images[1].copy()                          # frame 2 repeats frame 1
+    frames = [easy, hard, hard, easy]
+    signals = [frame_signals(d, score_thr=0.5) for d in frames]
+    ranking = rank_frames(signals, fingerprints=[frame_fingerprint(im) for im in images],
+                          times=[0.0, 0.5, 0.6, 1.0])
+    assert ranking.order[0] == 1 and ranking.duplicate_of.tolist() == [-1, -1, 1, -1]
+    assert 2 not in ranking.order.tolist() and sorted(ranking.order.tolist()) == [0, 1, 3]
+    assert ranking.scores[1] > 0.5 and ranking.scores[0] < 0.1
+    assert any('impossible order' in r for r in ranking.reasons[1])
+    assert any('low_margin' in r for r in ranking.reasons[1])
+    # weights: geometry off, low margin off: nothing sets frame 1 apart
+    flat = rank_frames(signals, dict(low_margin=0, geometry_implausibility=0))
+    assert flat.scores.tolist() == [0.0] * 4 and flat.reasons[1] == []
+    with pytest.raises(ValueError, match='>= 0'):
+        rank_frames(signals, dict(low_margin=-1))
+
+
+def test_signal_top_k_and_json():
+    sig = Signal.per_detection(np.array([0.2, 0.9, 0.5, 0.0]), ['a', 'b', 'c', 'd'])
+    assert sig.frame_score() == pytest.approx(0.9)
+    assert sig.frame_score(top_k=2) == pytest.approx(0.7)
+    assert sig.best() == (pytest.approx(0.9), 'b', 1)
+    assert [o['object'] for o in sig.to_json()] == [0, 1, 2] and sig.reasons[3] == ''
+
+
+def test_signal_select_renumbers_objects():
+    sig = Signal(np.array([0.1, 0.2, 0.3, 1.0]), ['a', 'b', 'c', 'lost'], np.array([0, 1, 2, -1]))
+    sub = sig.select(np.array([True, False, True]))
+    assert sub.objects.tolist() == [0, 1, -1] and sub.reasons == ['a', 'c', 'lost']
+    assert Signal(np.ones(1), ['x'], np.array([-1])).select(np.zeros(0, bool)).objects.tolist() \
+        == [-1]
+
+
+def test_temporal_flicker_ignores_untracked_detections():
+    history = [(np.array([1, -1]), dets([[0, 0, 10, 10], [50, 50, 60, 60]], [PEDESTRIAN] * 2))
+               for _ in range(3)]
+    assert [s.scores.tolist() for s in temporal_flicker(history)] == [[0.0, 0.0]] * 3
