@@ -44,7 +44,6 @@ Example:
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 from ..keypoint_layout import KeypointLayout
@@ -467,6 +466,8 @@ def frame_fingerprint(image: np.ndarray, size: int = 16) -> np.ndarray:
     """A difference hash of a BGR (or gray) frame: (size * size,) bool, whether each pixel
     of a ``size + 1`` by ``size`` grayscale thumbnail is brighter than its right
     neighbour. Robust to compression, small exposure and scale changes."""
+    import cv2  # the runtime's contract and detections import without OpenCV
+
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     thumb = cv2.resize(gray, (size + 1, size), interpolation=cv2.INTER_AREA).astype(np.int16)
     return (thumb[:, 1:] > thumb[:, :-1]).reshape(-1)
