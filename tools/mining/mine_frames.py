@@ -42,7 +42,7 @@ import json
 import os
 import os.path as osp
 import shutil
-from typing import Iterator, List, NamedTuple, Optional
+from typing import Callable, Iterator, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -62,16 +62,28 @@ def parse_args(argv=None):
     parser = tool_parser(__doc__)
     parser.add_argument('source', help='folder of images or a video file')
     add_model_args(parser, score_thr=0.5)
-    parser.add_argument('--classes', nargs='+', help='class names to look for (default all)')
-    parser.add_argument('--min-height', type=float, default=0, help='box height, pixels')
-    parser.add_argument('--min-area', type=float, default=0, help='box area, pixels^2')
-    parser.add_argument('--every', type=int, default=1, help='video: look at every N-th frame')
+    add_selection_args(parser)
     parser.add_argument('--out', default='work_dirs/mining/hits.json')
     parser.add_argument('--list', help='also write the hit frames, one per line')
     parser.add_argument('--copy-to', help='also copy (images) or write (video) the hit frames')
     parser.add_argument('--sheet', help='also write a contact sheet: the first --sheet-size '
                         'hit frames with their hits drawn, in one image')
     parser.add_argument('--sheet-size', type=int, default=12)
+    add_track_rank_args(parser)
+    return check_args(parser, parser.parse_args(argv))
+
+
+def add_selection_args(parser) -> None:
+    """--classes, --min-height, --min-area, --every: which frames are hits."""
+    parser.add_argument('--classes', nargs='+', help='class names to look for (default all)')
+    parser.add_argument('--min-height', type=float, default=0, help='box height, pixels')
+    parser.add_argument('--min-area', type=float, default=0, help='box area, pixels^2')
+    parser.add_argument('--every', type=int, default=1, help='video: look at every N-th frame')
+
+
+def add_track_rank_args(parser, sheets: bool = True) -> None:
+    """--calibration, --track and the ranking options (--rank ...); ``sheets``: also the
+    ranking's own outputs (--top, --rank-out, --rank-sheet)."""
     parser.add_argument('--calibration', help='camera calibration JSON: distances on the road')
     parser.add_argument('--track', action='store_true',
                         help='track objects over the frames: hits carry a track_id')
@@ -81,7 +93,9 @@ def parse_args(argv=None):
     rank.add_argument('--flip', action='store_true',
                       help='also run the model on each mirrored frame (twice the inference '
                       'time) for the flip_disagreement signal')
-    rank.add_argument('--top', type=int, default=12, help='frames on the ranked contact sheet')
+    if sheets:
+        rank.add_argument('--top', type=int, default=12,
+                          help='frames on the ranked contact sheet')
     rank.add_argument('--weights', nargs='+', default=[], metavar='SIGNAL=W',
                       help=f'signal weights (default 1 each; 0 turns one off): '
                       f'{", ".join(DEFAULT_WEIGHTS)}')
@@ -96,10 +110,14 @@ def parse_args(argv=None):
                       help='near duplicate: share of fingerprint bits that may differ')
     rank.add_argument('--dup-gap', type=float, default=10.0,
                       help='near duplicate: most seconds between the frames (video)')
-    rank.add_argument('--rank-out', default='work_dirs/mining/ranked.json')
-    rank.add_argument('--rank-sheet', default='work_dirs/mining/ranked.jpg',
-                      help='contact sheet of the --top ranked frames with their reasons')
-    args = parser.parse_args(argv)
+    if sheets:
+        rank.add_argument('--rank-out', default='work_dirs/mining/ranked.json')
+        rank.add_argument('--rank-sheet', default='work_dirs/mining/ranked.jpg',
+                          help='contact sheet of the --top ranked frames with their reasons')
+
+
+def check_args(parser, args):
+    """The checks across options; --weights parsed into ``{signal: weight}``."""
     if args.flip and not args.rank:
         parser.error('--flip is a ranking signal: give --rank too')
     args.weights = parse_weights(parser, args.weights)
@@ -169,11 +187,13 @@ class Frame(NamedTuple):
 
 
 def detect_frames(source: str, every: int, inferencer, score_thr: float,
-                  tracker: Optional[KeypointTracker] = None,
-                  flip: bool = False) -> Iterator[Frame]:
+                  tracker: Optional[KeypointTracker] = None, flip: bool = False,
+                  bar: Optional[dict] = None) -> Iterator[Frame]:
     """The frame loop: each frame of ``source`` (every ``every``-th of a video) with the
-    model's detections (>= ``score_thr``), tracked, and on the mirrored frame."""
-    for name, seconds, image in tqdm(iter_frames(source, every), desc='frames'):
+    model's detections (>= ``score_thr``), tracked, and on the mirrored frame. ``bar``:
+    tqdm's options for the frames' progress bar (desc, position, leave, disable)."""
+    for name, seconds, image in tqdm(iter_frames(source, every),
+                                     **{'desc': 'frames', **(bar or {})}):
         dets = inferencer(image, score_thr=score_thr)
         flipped = None
         if flip:
@@ -216,8 +236,8 @@ class Ranker:
         self.frames.append(dict(frame=frame.name, seconds=frame.seconds,
                                 size=frame.image.shape[1::-1]))
 
-    def finish(self, inferencer, vis) -> None:
-        from yolox_kpt.visualization import draw_frame
+    def to_json(self, inferencer):
+        """The ranking of the frames added: ``(ranked JSON dict, Ranking)``."""
         args = self.args
         if args.track:
             for signals, flicker in zip(self.signals, temporal_flicker(
@@ -245,17 +265,25 @@ class Ranker:
                                     objects=sig.to_json()) for name, sig in signals.items()},
                 detections=detections))
         weights = dict(DEFAULT_WEIGHTS, **args.weights)
+        return dict(source=args.source, model=args.model, score_thr=args.score_thr,
+                    kpt_thr=args.kpt_thr, every=args.every, flip=args.flip,
+                    track=args.track, top_k=args.top_k, weights=weights,
+                    signals=sorted(set().union(*self.signals)) if self.signals else [],
+                    near_duplicates=dict(max_distance=args.dup_distance,
+                                         max_gap_s=args.dup_gap),
+                    keypoint_layout=inferencer.layout.to_config(),
+                    order=[self.frames[int(f)]['frame'] for f in ranking.order],
+                    frames=records), ranking
+
+    def finish(self, inferencer, vis) -> None:
+        """Write --rank-out and the --rank-sheet of the --top frames."""
+        from yolox_kpt.visualization import draw_frame
+        args = self.args
+        ranked, ranking = self.to_json(inferencer)
+        weights = ranked['weights']
         os.makedirs(osp.dirname(osp.abspath(args.rank_out)), exist_ok=True)
         with open(args.rank_out, 'w') as f:
-            json.dump(dict(source=args.source, model=args.model, score_thr=args.score_thr,
-                           kpt_thr=args.kpt_thr, every=args.every, flip=args.flip,
-                           track=args.track, top_k=args.top_k, weights=weights,
-                           signals=sorted(set().union(*self.signals)) if self.signals else [],
-                           near_duplicates=dict(max_distance=args.dup_distance,
-                                                max_gap_s=args.dup_gap),
-                           keypoint_layout=inferencer.layout.to_config(),
-                           order=[self.frames[int(f)]['frame'] for f in ranking.order],
-                           frames=records), f, indent=1)
+            json.dump(ranked, f, indent=1)
         dups = int((ranking.duplicate_of >= 0).sum())
         print(f'{len(ranking.order)} frames ranked ({dups} near duplicates dropped'
               f'{"; --flip ran the model twice a frame" if args.flip else ""}); ranking '
@@ -294,31 +322,52 @@ def object_reasons(signals: dict, num: int, weights: dict) -> List[Optional[str]
     return [reason for _, reason in best]
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def load_model(args, tool: str = 'tools/mining/mine_frames.py'):
+    """The model of MODEL [CHECKPOINT] --device, the --classes asked for (names and ids)
+    and the --calibration: ``(inferencer, wanted, wanted_ids, calibration or None)``."""
     from yolox_kpt.apis import tool_inferencer
-    from yolox_kpt.visualization import draw_frame, frame_visualizer
-
     calib = load_calibration(args.calibration) if args.calibration else None
-    inferencer = tool_inferencer(args, 'tools/mining/mine_frames.py')
+    inferencer = tool_inferencer(args, tool)
     names = inferencer.layout.classes
     wanted = args.classes or list(names)
     unknown = sorted(set(wanted) - set(names))
     if unknown:
         raise SystemExit(f'--classes {unknown} not in the model\'s classes {list(names)}')
-    wanted_ids = np.array([names.index(c) for c in wanted])
-    if args.copy_to:
-        os.makedirs(args.copy_to, exist_ok=True)
-    hits, seen, tiles = [], 0, []
-    vis = frame_visualizer(inferencer.layout) if args.sheet or args.rank else None
+    return inferencer, wanted, np.array([names.index(c) for c in wanted]), calib
+
+
+class Mined(NamedTuple):
+    """What :func:`mine` found: ``hits`` the --out JSON (``frames_seen``, ``hits``,
+    ``tracks`` ...), ``ranker`` the frames' signals under --rank (else None)."""
+    hits: dict
+    ranker: Optional[Ranker]
+
+
+def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None,
+         on_hit: Optional[Callable] = None, bar: Optional[dict] = None) -> Mined:
+    """Mine ``args.source``: the frame loop, the hit test, ground estimates, track sums
+    and (--rank) each frame's signals.
+
+    Args:
+        args: the options of :func:`parse_args` (``source``, ``every``, ``score_thr``,
+            ``track``, ``rank`` ...).
+        inferencer: from :func:`load_model`.
+        wanted, wanted_ids: the class names looked for and their ids.
+        calib: a camera calibration, or None.
+        on_hit: called ``on_hit(frame, dets, ground, track_ids)`` per hit frame with its
+            hit detections (``dets``: N of them; ``ground``: N estimates or None;
+            ``track_ids``: (N,) or None).
+        bar: tqdm options of the frames' progress bar.
+    """
+    hits, seen = [], 0
     tracker = args.track and KeypointTracker.for_score_thr(inferencer.layout, args.score_thr)
     tracks = {}
     infer_thr = tracker.low_thr if tracker else args.score_thr
     if args.rank:  # low_margin looks at scores below the threshold too
         infer_thr = max(min(infer_thr, args.score_thr - args.margin_band), 0.01)
-    ranked = args.rank and Ranker(args, wanted_ids)
+    ranked = Ranker(args, wanted_ids) if args.rank else None
     for frame in detect_frames(args.source, args.every, inferencer, infer_thr, tracker,
-                               args.flip and args.rank):
+                               args.flip and args.rank, bar):
         name, seconds, image, dets = frame[:4]
         seen += 1
         if ranked:
@@ -343,30 +392,49 @@ def main(argv=None):
                                                      first=name, last=name))
                 t['frames'] += 1
                 t['last'] = name
+        if on_hit:
+            on_hit(frame, dets[keep], ground, None if track_ids is None else track_ids[keep])
+    return Mined(dict(source=args.source, model=args.model, classes=wanted,
+                      score_thr=args.score_thr, min_height=args.min_height,
+                      min_area=args.min_area, every=args.every, frames_seen=seen,
+                      calibration=calib and calib.to_dict(), track=args.track,
+                      tracks={str(k): v for k, v in sorted(tracks.items())} if tracker
+                      else None, keypoint_layout=inferencer.layout.to_config(), hits=hits),
+                 ranked)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from yolox_kpt.visualization import draw_frame, frame_visualizer
+
+    inferencer, wanted, wanted_ids, calib = load_model(args)
+    if args.copy_to:
+        os.makedirs(args.copy_to, exist_ok=True)
+    tiles = []
+    vis = frame_visualizer(inferencer.layout) if args.sheet or args.rank else None
+
+    def on_hit(frame, dets, ground, track_ids):
         if args.sheet and len(tiles) < args.sheet_size:
             texts = ground and estimate_labels(ground)
-            if tracker:
-                texts = track_labels(track_ids[keep], texts)
-            tiles.append(draw_frame(vis, image, dets[keep], fast=True, texts=texts))
+            if track_ids is not None:
+                texts = track_labels(track_ids, texts)
+            tiles.append(draw_frame(vis, frame.image, dets, fast=True, texts=texts))
         if args.copy_to:
-            target = osp.join(args.copy_to, name)
+            target = osp.join(args.copy_to, frame.name)
             if osp.isdir(args.source):
-                shutil.copy2(osp.join(args.source, name), target)
+                shutil.copy2(osp.join(args.source, frame.name), target)
             else:
-                cv2.imwrite(target, image)
+                cv2.imwrite(target, frame.image)
+
+    result, ranked = mine(args, inferencer, wanted, wanted_ids, calib, on_hit)
+    hits = result['hits']
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
-        json.dump(dict(source=args.source, model=args.model, classes=wanted,
-                       score_thr=args.score_thr, min_height=args.min_height,
-                       min_area=args.min_area, every=args.every, frames_seen=seen,
-                       calibration=calib and calib.to_dict(), track=args.track,
-                       tracks={str(k): v for k, v in sorted(tracks.items())} if tracker
-                       else None, keypoint_layout=inferencer.layout.to_config(), hits=hits),
-                  f, indent=1)
-    print(f'{len(hits)} of {seen} frames have {", ".join(wanted)} '
+        json.dump(result, f, indent=1)
+    print(f'{len(hits)} of {result["frames_seen"]} frames have {", ".join(wanted)} '
           f'(score >= {args.score_thr}, height >= {args.min_height} px)')
-    if tracker:
-        print(f'{len(tracks)} tracked objects in the hits')
+    if args.track:
+        print(f'{len(result["tracks"])} tracked objects in the hits')
     print(f'hits written to {osp.abspath(args.out)}')
     if args.list:
         with open(args.list, 'w') as f:

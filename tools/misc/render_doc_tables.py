@@ -243,10 +243,42 @@ def view_exported(record: dict, opts: Dict[str, str]) -> List[str]:
                     "one of the same class at IoU >= 0.5."]
 
 
+def view_mining_speed(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/benchmark_mining.py --record``: frames per second of the model alone
+    and of the whole mining loop per number of worker processes, their ratio against the
+    goal, then the set measured and the milliseconds a frame of each step."""
+    goal = record['goal']
+    rows = [[str(r['workers']), str(r['threads']), f"{r['model_fps']:.1f}",
+             f"{r['loop_fps']:.1f}", f"{r['ratio']:.2f}",
+             'met' if r['ratio'] >= goal else '**missed**', f"{r['wall_fps']:.1f}"]
+            for r in record['rows']]
+    lines = _table(['workers', 'threads each', 'model only (frames/s)',
+                    'whole loop (frames/s)', 'loop / model', f'goal >= {goal:g}',
+                    'with start-up (frames/s)'], rows)
+    opts_ = record['loop_options']
+    ms = record['breakdown_ms']
+    return lines + ['', f"{record['recordings']} {'generated ' if record['generated'] else ''}"
+                    f"videos, {record['frames']} frames of {record['img_size'][0]}x"
+                    f"{record['img_size'][1]}, `{osp.basename(record['model'])}` on "
+                    f"{record['cores']} cores. Whole loop: decode, preprocess, inference, "
+                    f"tracking and ranking signals (`--track --rank --score-thr "
+                    f"{opts_['score_thr']:g}`), from the first recording's start to the last "
+                    f"one's end; with start-up: the tool's whole run. Model only: "
+                    f"preprocessed frames through ONNX Runtime in as many processes at once, "
+                    f"median of {record['repeat']} frames after {record['warmup']}. "
+                    f"Milliseconds a frame in one process: decode {ms['decode']:.2f}, "
+                    f"preprocess {ms['preprocess']:.2f}, inference {ms['inference']:.2f}; "
+                    f"the loop without tracking and ranking {ms['loop_detect']:.2f}, "
+                    f"tracking adds {ms['tracking']:.2f}, ranking signals add "
+                    f"{ms['ranking_signals']:.2f}. Best loop over best model only: "
+                    f"{record['best_ratio']:.2f}."]
+
+
 VIEWS: Dict[str, Callable[[dict, Dict[str, str]], List[str]]] = dict(
     configs=view_configs, model_cost=view_model_cost, targets=view_targets,
     eval_speed=view_eval_speed, metrics=view_metrics, geometry=view_geometry,
-    tracking=view_tracking, exported=view_exported)
+    tracking=view_tracking, exported=view_exported,
+    mining_speed=view_mining_speed)
 
 
 def source_line(record: dict, record_path: str, doc_path: str) -> str:

@@ -71,14 +71,15 @@ def trtexec_command(onnx_file: str, engine_file: str,
     return ' '.join(cmd)
 
 
-def build_backend(model: str, device: str = 'cpu',
-                  plugin: Optional[str] = None) -> Callable[[np.ndarray], List[np.ndarray]]:
+def build_backend(model: str, device: str = 'cpu', plugin: Optional[str] = None,
+                  threads: Optional[int] = None) -> Callable[[np.ndarray], List[np.ndarray]]:
     """A callable from a (B, 3, H, W) float32 array to the outputs, in ``OUTPUT_NAMES``'s
-    order."""
+    order. ``threads``: ONNX Runtime's intra-op threads (None: its default, one a core);
+    engines ignore it."""
     if not osp.isfile(model):
         raise FileNotFoundError(f'{model}: no such model file')
     if model.endswith('.onnx'):
-        return OnnxRuntimeBackend(model, device)
+        return OnnxRuntimeBackend(model, device, threads)
     if model.endswith(('.engine', '.plan', '.trt')):
         # an engine runs on a CUDA device whatever the caller's default ('cpu')
         return TensorRTBackend(model, plugin, device if device.startswith('cuda') else 'cuda')
@@ -87,8 +88,17 @@ def build_backend(model: str, device: str = 'cpu',
 
 
 class OnnxRuntimeBackend:
+    """An ``.onnx`` model in an ONNX Runtime session.
 
-    def __init__(self, model: str, device: str = 'cpu') -> None:
+    Args:
+        model (str): the ``.onnx`` file.
+        device (str): 'cpu', or 'cuda' (needs onnxruntime-gpu).
+        threads (int, optional): intra-op threads of the session. None: ONNX Runtime's
+            default, one a physical core, which oversubscribes the cores when several
+            processes each run a session (parallel mining gives each cores // workers).
+    """
+
+    def __init__(self, model: str, device: str = 'cpu', threads: Optional[int] = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as e:
@@ -100,7 +110,12 @@ class OnnxRuntimeBackend:
                 raise RuntimeError('device cuda needs onnxruntime-gpu: pip install '
                                    'onnxruntime-gpu')
             providers.insert(0, 'CUDAExecutionProvider')
-        self.session = ort.InferenceSession(model, providers=providers)
+        options = ort.SessionOptions()
+        if threads is not None:
+            if threads < 1:
+                raise ValueError(f'threads must be >= 1, got {threads}')
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(model, sess_options=options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:

@@ -1,0 +1,182 @@
+"""``tools/mining/mine_recordings.py``: shards cover every recording exactly once (from
+--shard, a Slurm array or torchrun's variables), a second run skips what is finished and
+mines again what is not (a result cut short, a stale temporary file, a failed recording), a
+result of other options is refused without --overwrite, and two worker processes give the
+results one gives. The model is the constant-scene ONNX graph of ``test_geometry_tools``;
+the recordings are tiny generated videos and a folder of frames."""
+import importlib
+import json
+import os
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from test_eval_geometry import _load  # a tool's module by its path
+import test_geometry_tools as geometry_tools  # its constant model, by its fixture
+
+
+HEIGHT, WIDTH = geometry_tools.HEIGHT, geometry_tools.WIDTH
+tool_inputs = geometry_tools.tool_inputs  # the constant-scene ONNX model (module scope)
+
+
+@pytest.fixture(scope='module')
+def tool():
+    # imported by its module name (the tool puts its folder on sys.path): the worker
+    # processes are spawned and find their function by it
+    _load('tools/mining/mine_recordings.py')
+    return importlib.import_module('mine_recordings')
+
+
+@pytest.fixture(scope='module')
+def recordings(tmp_path_factory, tool_inputs):
+    """Four short videos (2..5 frames, two in a sub-folder) and a folder of two frames."""
+    root = tmp_path_factory.mktemp('recordings')
+    (root / 'day2').mkdir()
+    for i, rel in enumerate(('drive_a.mp4', 'drive_b.avi', 'day2/drive_c.mp4',
+                             'day2/drive_d.mp4')):
+        video = cv2.VideoWriter(str(root / rel), cv2.VideoWriter_fourcc(*'mp4v'), 5,
+                                (WIDTH, HEIGHT))
+        for j in range(2 + i):
+            video.write(np.full((HEIGHT, WIDTH, 3), 60 + 20 * j, np.uint8))
+        video.release()
+    frames = root / 'day2' / 'frames_e'
+    frames.mkdir()
+    for name in ('000.jpg', '001.jpg'):
+        cv2.imwrite(str(frames / name), np.full((HEIGHT, WIDTH, 3), 90, np.uint8))
+    (root / 'notes.txt').write_text('not a recording')
+    return root
+
+
+NAMES = ['day2/drive_c', 'day2/drive_d', 'day2/frames_e', 'drive_a', 'drive_b']
+FRAMES = dict(zip(NAMES, (4, 5, 2, 2, 3)))
+
+
+def mine(tool, recordings, model, out, *extra):
+    tool.main([str(recordings), model, '--out-dir', str(out), *map(str, extra)])
+    return {name: json.loads((out / f'{name}.json').read_text()) for name in NAMES
+            if (out / f'{name}.json').exists()}
+
+
+def test_finds_recordings_and_shards_partition_them(tool, recordings, tool_inputs,
+                                                    tmp_path, capsys):
+    found = tool.find_recordings(str(recordings))
+    assert list(found) == NAMES and found['drive_b'].endswith('drive_b.avi')
+    for count in range(1, 7):
+        shards = [tool.shard_of(NAMES, i, count) for i in range(count)]
+        assert sorted(sum(shards, [])) == NAMES  # each exactly once
+    env_forms = [
+        (dict(SLURM_ARRAY_TASK_ID='5', SLURM_ARRAY_TASK_MIN='4', SLURM_ARRAY_TASK_MAX='7'),
+         (1, 4)),
+        (dict(SLURM_ARRAY_TASK_ID='6', SLURM_ARRAY_TASK_MIN='0', SLURM_ARRAY_TASK_MAX='8',
+              SLURM_ARRAY_TASK_STEP='2'), (3, 5)),
+        (dict(SLURM_ARRAY_TASK_ID='2', SLURM_ARRAY_TASK_COUNT='3'), (2, 3)),
+        (dict(RANK='1', WORLD_SIZE='2'), (1, 2)),
+        ({}, (0, 1)),
+    ]
+    for env, expected in env_forms:
+        assert tool.resolve_shard(None, env)[:2] == expected, env
+    # every task of a Slurm array --array=1-3 covers the list once
+    covered = sum((tool.shard_of(NAMES, *tool.resolve_shard(None, dict(
+        SLURM_ARRAY_TASK_ID=str(t), SLURM_ARRAY_TASK_MIN='1', SLURM_ARRAY_TASK_MAX='3'))[:2])
+        for t in (1, 2, 3)), [])
+    assert sorted(covered) == NAMES
+    assert tool.resolve_shard('2/3', dict(RANK='0', WORLD_SIZE='2'))[:2] == (2, 3)
+    for bad, env in (('3/3', {}), ('x', {}), (None, dict(RANK='2', WORLD_SIZE='2')),
+                     (None, dict(SLURM_ARRAY_TASK_ID='1'))):
+        with pytest.raises(ValueError):
+            tool.resolve_shard(bad, env)
+
+    # three shards into one folder: each mines its own; the last merge sees them all
+    out = tmp_path / 'out'
+    for i in range(3):
+        results = mine(tool, recordings, tool_inputs['model'], out, '--shard', f'{i}/3')
+        assert set(results) == set(sum((tool.shard_of(NAMES, k, 3) for k in range(i + 1)),
+                                       []))
+        summary = json.loads((out / 'summary.json').read_text())
+        assert summary['missing'] == [n for n in NAMES if n not in results]
+    assert {n: r['frames'] for n, r in results.items()} == FRAMES
+    assert all(r['shard'] == [NAMES.index(n) % 3, 3] for n, r in results.items())
+    assert summary['done'] == 5 and summary['frames'] == sum(FRAMES.values())
+    assert [r['recording'] for r in summary['rows']] == NAMES
+    assert 'summary written to' in capsys.readouterr().out
+
+
+def test_resume_skips_finished_and_redoes_the_rest(tool, recordings, tool_inputs,
+                                                   tmp_path, capsys):
+    out = tmp_path / 'out'
+    first = mine(tool, recordings, tool_inputs['model'], out)
+    assert set(first) == set(NAMES)
+    hit = first['drive_a']['result']['hits'][0]
+    assert hit['frame'] == 'frame_000000.jpg' and len(hit['detections']) == 3
+    stamps = {n: os.stat(out / f'{n}.json').st_mtime_ns for n in NAMES}
+    # a result cut short, one deleted, and the temporary file of a stopped run
+    cut = out / 'day2' / 'drive_d.json'
+    cut.write_text(cut.read_text()[:200])
+    (out / 'drive_b.json').unlink()
+    stale = out / '.record-abc123.json'
+    stale.write_text('{"complete": tr')
+    old = time.time() - 2 * tool.STALE_TMP_S
+    os.utime(stale, (old, old))
+    capsys.readouterr()
+    second = mine(tool, recordings, tool_inputs['model'], out)
+    log = capsys.readouterr().out
+    assert '5, 3 already done, 2 to mine' in log
+    for name in NAMES:
+        redone = name in ('day2/drive_d', 'drive_b')
+        assert (os.stat(out / f'{name}.json').st_mtime_ns != stamps[name]) == redone, name
+        assert second[name]['result'] == first[name]['result']
+    assert not stale.exists() and 'temporary file(s) of stopped runs removed' in log
+    # a recording that cannot be read fails alone: the others are done, it is missing
+    bad = tmp_path / 'with_bad'
+    bad.mkdir()
+    (bad / 'broken.mp4').write_bytes(b'not a video')
+    os.symlink(recordings / 'drive_a.mp4', bad / 'drive_a.mp4')
+    with pytest.raises(SystemExit, match='1 recording.* failed.*broken'):
+        tool.main([str(bad), tool_inputs['model'], '--out-dir', str(tmp_path / 'bad_out')])
+    summary = json.loads((tmp_path / 'bad_out' / 'summary.json').read_text())
+    assert summary['missing'] == ['broken'] and summary['done'] == 1
+
+
+def test_other_options_are_refused_without_overwrite(tool, recordings,
+                                                     tool_inputs, tmp_path):
+    out = tmp_path / 'out'
+    first = mine(tool, recordings, tool_inputs['model'], out, '--shard', '0/2')
+    with pytest.raises(SystemExit, match=r'(?s)drive_c\.json: score_thr 0\.5 -> 0\.4.*'
+                       '--overwrite'):
+        mine(tool, recordings, tool_inputs['model'], out, '--score-thr', 0.4)
+    assert all(json.loads((out / f'{n}.json').read_text()) == r for n, r in first.items())
+    again = mine(tool, recordings, tool_inputs['model'], out, '--score-thr', 0.4,
+                 '--overwrite')
+    assert set(again) == set(NAMES)
+    assert all(r['options']['score_thr'] == 0.4 and r['result']['score_thr'] == 0.4
+               for r in again.values())
+    assert len({r['fingerprint'] for r in again.values()} |
+               {r['fingerprint'] for r in first.values()}) == 2
+
+
+def test_two_workers_give_the_results_of_one(tool, recordings, tool_inputs,
+                                             tmp_path):
+    args = ('--track', '--rank', '--classes', 'vehicle', 'pedestrian')
+    one = mine(tool, recordings, tool_inputs['model'], tmp_path / 'one', *args)
+    two = mine(tool, recordings, tool_inputs['model'], tmp_path / 'two', *args,
+               '--workers', 2)
+    assert set(one) == set(two) == set(NAMES)
+    cores = len(os.sched_getaffinity(0))
+    for name in NAMES:
+        assert two[name]['result'] == one[name]['result'], name
+        assert two[name]['ranked'] == one[name]['ranked'], name
+        assert two[name]['frames'] == one[name]['frames'] == FRAMES[name]
+        assert one[name]['threads'] == cores and two[name]['threads'] == max(1, cores // 2)
+        assert two[name]['result']['hits'][0]['detections'][0]['track_id'] == 1
+    assert {r['worker'] for r in two.values()} <= {0, 1}
+    assert one['drive_a']['ranked']['order']
+
+
+def test_help_names_slurm_and_torchrun(tool, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        tool.parse_args(['--help'])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert 'sbatch --array' in text and 'torchrun' in text and '--workers' in text
