@@ -180,3 +180,12 @@ def test_help_names_slurm_and_torchrun(tool, capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert 'sbatch --array' in text and 'torchrun' in text and '--workers' in text
+
+
+def test_a_worker_builds_its_session_with_its_share_of_threads(tool, recordings,
+                                                                tool_inputs):
+    args = tool.parse_args([str(recordings), tool_inputs['model']])
+    inferencer = tool.worker_model(args, 1)[0]
+    options = inferencer.detector.backend.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert args.threads is None  # the worker's share does not leak into the run's options

@@ -256,16 +256,9 @@ def set_threads(threads: int) -> None:
 
 
 def worker_model(args, threads: int):
-    """:func:`mine_frames.load_model` with ``threads`` intra-op threads."""
-    model = load_model(args, TOOL)
-    detector = getattr(model[0], 'detector', None)
-    if detector is not None and args.model.endswith('.onnx'):
-        # KeypointDetector builds its session with ONNX Runtime's default threads (one a
-        # core): several workers would oversubscribe the cores
-        from yolox_kpt.runtime.backends import build_backend
-        detector.backend = build_backend(args.model, args.device.split(':')[0],
-                                         threads=threads)
-    return model
+    """:func:`mine_frames.load_model` with ``threads`` ONNX Runtime intra-op threads (its
+    default, one a core, would oversubscribe the cores with several workers)."""
+    return load_model(argparse.Namespace(**{**vars(args), 'threads': threads}), TOOL)
 
 
 def work(index: int, args, threads: int, tasks: Iterable[dict], fp: str, options: dict,

@@ -25,6 +25,8 @@ class KptInferencer:
         model (str): config file or exported model file.
         checkpoint (str, optional): weights, for a config.
         device (str): 'cpu' or 'cuda' ('cuda:0' ...).
+        threads (int, optional): an exported model's ONNX Runtime intra-op threads (None:
+            its default, one a core).
 
     Attributes:
         layout (KeypointLayout): the model's classes and keypoint slots.
@@ -34,7 +36,7 @@ class KptInferencer:
     """
 
     def __init__(self, model: str, checkpoint: Optional[str] = None,
-                 device: str = 'cpu') -> None:
+                 device: str = 'cpu', threads: Optional[int] = None) -> None:
         if not osp.isfile(model):
             raise FileNotFoundError(f'{model}: no such config or exported model')
         self.is_pytorch = model.endswith('.py')
@@ -44,7 +46,7 @@ class KptInferencer:
             self._init_pytorch(model, checkpoint, device)
         else:
             from ..runtime import KeypointDetector
-            self.detector = KeypointDetector(model, device=device.split(':')[0])
+            self.detector = KeypointDetector(model, device=device.split(':')[0], threads=threads)
             self.layout = self.detector.layout
 
     def _init_pytorch(self, config: str, checkpoint: str, device: str) -> None:
@@ -91,6 +93,7 @@ def tool_inferencer(args, tool: str) -> KptInferencer:
             trained with is the user's mistake, not a crash: no traceback).
     """
     try:
-        return KptInferencer(args.model, args.checkpoint, device=args.device)
+        return KptInferencer(args.model, args.checkpoint, device=args.device,
+                             threads=getattr(args, 'threads', None))
     except KeypointLayoutError as e:
         raise SystemExit(f'{tool}: {e}') from None

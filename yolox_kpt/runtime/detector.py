@@ -22,6 +22,8 @@ class KeypointDetector:
             the TensorRT < 8.5 deploy configs (TRTBatchedNMS); where mmdeploy is installed,
             its library is tried when an engine does not load without it. Engines of the
             TensorRT >= 8.5 configs need none.
+        threads (int, optional): ONNX Runtime's intra-op threads (None: its default, one a
+            core); engines ignore it.
 
     Attributes:
         meta (RuntimeMeta): layout, preprocessing and input shape of the export.
@@ -29,7 +31,7 @@ class KeypointDetector:
     """
 
     def __init__(self, model: str, meta: Optional[str] = None, device: str = 'cpu',
-                 plugin: Optional[str] = None) -> None:
+                 plugin: Optional[str] = None, threads: Optional[int] = None) -> None:
         if not osp.isfile(model):
             raise FileNotFoundError(f'{model}: no such model file')
         self.meta = RuntimeMeta.read(model, meta)
@@ -37,7 +39,7 @@ class KeypointDetector:
         self.preprocess = self.meta.preprocess
         self.class_names = self.layout.classes
         self.keypoint_names = self.layout.keypoint_names
-        self.backend = build_backend(model, device, plugin)
+        self.backend = build_backend(model, device, plugin, threads=threads)
         self.static_shape = self.meta.static_input_shape
 
     def infer(self, inputs: np.ndarray) -> List[np.ndarray]:
