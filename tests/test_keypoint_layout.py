@@ -116,3 +116,13 @@ def test_flip_pairs_in_use_are_logged():
         logger.removeHandler(handler)
     assert "log-test.json: keypoint flip pairs inferred from the names: [['fl_q', 'fr_q']]" \
         in seen
+
+
+def test_visibility_states_are_hierarchical_not_argmax():
+    from yolox_kpt.keypoint_layout import visibility_states
+    # P(v>0) = 0.6 split evenly: labelled (argmax would say absent); then occluded vs visible
+    probs = np.array([[[0.4, 0.35, 0.25], [0.4, 0.25, 0.35], [0.6, 0.3, 0.1],
+                       [1.0, 0.0, 0.0], [0.5, 0.25, 0.25]]], np.float32)
+    assert visibility_states(probs).tolist() == [[1, 2, 0, 0, 2]]
+    import torch
+    assert visibility_states(torch.from_numpy(probs)).dtype == np.uint8

@@ -47,6 +47,26 @@ _SIDE_WORDS.update({p + a: p + b for p in 'fbrmth' for a, b in (('l', 'r'), ('r'
 _TOKEN = re.compile(r'[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+')
 
 
+def visibility_states(visibility) -> np.ndarray:
+    """The predicted COCO v of each slot from its three-state probabilities.
+
+    Hierarchical, as the head predicts them: a slot is labelled when P(v > 0) >= 0.5
+    (``keypoint_scores``' own threshold), and a labelled slot is occluded when
+    P(v = 1 | v > 0) > 0.5. (A plain argmax of the three would call a point with
+    P(v > 0) = 0.6 split evenly between occluded and visible "absent".)
+
+    Args:
+        visibility: (..., K, 3) P(v = 0, 1, 2) (``keypoint_visibility``); numpy or torch.
+
+    Returns:
+        np.ndarray: (..., K) uint8, 0 not labelled, 1 occluded, 2 visible.
+    """
+    p = np.asarray(visibility.detach().cpu() if hasattr(visibility, 'detach') else visibility,
+                   dtype=np.float32)
+    labelled = p[..., 0] <= 0.5
+    return np.where(labelled, np.where(p[..., 1] > p[..., 2], 1, 2), 0).astype(np.uint8)
+
+
 class KeypointLayoutError(ValueError):
     """A keypoint layout that cannot be built or does not match the data."""
 

@@ -1,6 +1,9 @@
 # Self-contained (mmdeploy's wheel ships no configs). Outputs: dets (B,N,5), labels (B,N),
-# keypoints (B,N,K_total,3) x y score, in network-input pixels: the names and order of
-# yolox_kpt.runtime.contract.OUTPUT_NAMES (tools/deploy.py refuses others).
+# keypoints (B,N,K_total,3) x y score, in network-input pixels, and keypoint_visibility
+# (B,N,K_total,3) P(COCO v = 0, 1, 2): the names and order of
+# yolox_kpt.runtime.contract.OUTPUT_NAMES (tools/deploy.py refuses others; the first three
+# alone export a model without keypoint_visibility, as a head without the occlusion branch
+# is exported anyway).
 onnx_config = dict(
     type='onnx',
     export_params=True,
@@ -8,7 +11,7 @@ onnx_config = dict(
     opset_version=11,
     save_file='end2end.onnx',
     input_names=['input'],
-    output_names=['dets', 'labels', 'keypoints'],
+    output_names=['dets', 'labels', 'keypoints', 'keypoint_visibility'],
     input_shape=None,
     optimize=True)
 codebase_config = dict(

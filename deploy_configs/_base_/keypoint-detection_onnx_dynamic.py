@@ -5,4 +5,5 @@ onnx_config = dict(
         'dets': {0: 'batch', 1: 'num_dets'},
         'labels': {0: 'batch', 1: 'num_dets'},
         'keypoints': {0: 'batch', 1: 'num_dets'},
+        'keypoint_visibility': {0: 'batch', 1: 'num_dets'},
     })

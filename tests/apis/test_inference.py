@@ -14,6 +14,7 @@ from yolox_kpt.apis import KptInferencer
 from yolox_kpt.keypoint_layout import KeypointLayout, KeypointLayoutError
 from yolox_kpt.runtime import Detections
 from yolox_kpt.testing import confident_random_checkpoint
+from yolox_kpt.testing.export import spread_visibility
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'yolox-kpt',
@@ -44,6 +45,7 @@ def case(synthetic_data, tmp_path_factory):
 
 def test_the_checkpoints_layout_is_used_and_detections_come_back(case, tmp_path):
     ckpt = checkpoint_with_layout(case['plain'], case['layout'], tmp_path / 'trained.pth')
+    spread_visibility(ckpt)  # the occlusion branch varies: all three states occur
     inferencer = KptInferencer(CONFIG, ckpt)
     layout = KeypointLayout.from_config(case['layout'])
     assert inferencer.layout == layout and any(layout.skeletons)
@@ -61,14 +63,17 @@ def test_the_checkpoints_layout_is_used_and_detections_come_back(case, tmp_path)
                                                data_samples=[data['data_samples']]))
     pred = pred[0].pred_instances
     pred = pred[pred.scores > 0.3]
-    for name in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores'):
+    for name in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores',
+                 'keypoint_visibility'):
         np.testing.assert_array_equal(getattr(dets, name), getattr(pred, name).numpy())
+    assert dets.keypoint_visibility.shape == (len(dets), layout.num_keypoints, 3)
+    assert {1, 2} <= set(dets.keypoint_states.ravel().tolist())
 
     # a checkpoint without a layout (stock mmdet's, or an older one) runs with the config's
     plain = KptInferencer(CONFIG, case['plain'])
     assert plain.layout == KeypointLayout.from_config(case['cfg'].keypoint_layout)
     again = plain(image, score_thr=0.3)
-    for name in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores'):
+    for name in ('bboxes', 'scores', 'labels', 'keypoints'):
         np.testing.assert_array_equal(getattr(again, name), getattr(dets, name))
 
 

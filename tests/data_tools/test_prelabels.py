@@ -179,6 +179,76 @@ def test_occluded_state_reaches_coco_and_labelme(tmp_path):
     assert back['annotations'][0]['keypoints'][2::3] == [1, 0, 2, 2]
 
 
+def with_model_visibility(dets, occluded):
+    """``dets`` with the head's (N, K, 3) probabilities of COCO v: p0 = 1 - s, p1 = s * o,
+    p2 = s * (1 - o) from the keypoint scores s (0 in foreign slots) and P(occluded |
+    labelled) ``occluded``."""
+    s = np.where(LAYOUT.class_slot_mask()[dets.labels], dets.keypoint_scores, 0.0)
+    vis = np.stack([1 - s, s * occluded, s * (1 - occluded)], -1)
+    return Detections(*(getattr(dets, f) for f in ('bboxes', 'scores', 'labels', 'keypoints',
+                                                   'keypoint_scores')),
+                      LAYOUT, keypoint_visibility=vis)
+
+
+def frames_with_visibility():
+    """frame_a with the model's visibility: the vehicle's front-left tyre and the
+    cyclist's front wheel occluded; the rear wheel (score 0.31) more likely unlabelled
+    (p0 = 0.69) than either labelled state. frame_b as it is (without visibility)."""
+    occluded = np.full((4, 6), 0.1)
+    occluded[0, 0] = 0.9
+    occluded[1, 4] = 0.8
+    return [('a.jpg', W, H, with_model_visibility(frame_a(), occluded)),
+            ('sub_b.png', 64, 48, frame_b())]
+
+
+def test_the_models_own_states_reach_coco_labelme_and_the_hits_round_trip(tmp_path):
+    from yolox_kpt.datasets import CocoKptDataset
+    write_images(tmp_path)
+    frames_v = frames_with_visibility()
+    dets = frames_v[0][3]
+    states = keypoint_states(dets, W, H, THR)
+    assert states[0].tolist() == [1, 0, 2, 2, 0, 0]
+    assert states[1].tolist() == [0, 0, 0, 0, 1, 0]  # 0.31 >= THR, but argmax says 0
+    assert states[3].tolist() == [0, 2, 2, 2, 0, 0]
+    # given states still win over the model's
+    assert keypoint_states(dets, W, H, THR, np.full((4, 6), 2))[0].tolist() == \
+        [2, 0, 2, 2, 0, 0]
+
+    coco = detections_to_coco(frames_v, LAYOUT, THR)
+    v = [a['keypoints'][2::3] for a in coco['annotations']]
+    assert v[:2] == [[1, 0, 2, 2], [1, 0]] and v[3] == [0, 2, 2, 2]
+    assert coco['annotations'][1]['num_keypoints'] == 1
+    ann_file = tmp_path / 'instances_default.json'
+    ann_file.write_text(json.dumps(coco))
+    ds = CocoKptDataset(ann_file=str(ann_file), data_root='',
+                        data_prefix=dict(img=str(tmp_path)),
+                        keypoint_layout=LAYOUT.to_config(), test_mode=True, pipeline=[])
+    ds.full_init()
+    got = np.array([g['keypoints'] for g in ds.get_data_info(0)['instances']])
+    assert got[0, :, 2].tolist() == [1, 0, 2, 2, 0, 0]
+    assert got[1, :, 2].tolist() == [0, 0, 0, 0, 1, 0]
+
+    # LabelMe: occluded flags, read back as v=1 by the project's converter
+    files = []
+    for name, width, height, d in frames_v:
+        path = tmp_path / (name.rsplit('.', 1)[0] + '.json')
+        path.write_text(json.dumps(detections_to_labelme(name, width, height, d, LAYOUT, THR)))
+        files.append(path)
+    back, counts = labelme_to_coco(files, LAYOUT, tmp_path, show_progress=False)
+    assert counts['occluded'] == 2
+    for a, b in zip(back['annotations'], coco['annotations']):
+        assert np.allclose(a['keypoints'], b['keypoints'], atol=0.01)
+
+    # mine_frames writes Detections.to_json into its hits; export_prelabels reads them back
+    # with the same states
+    hit, vis = hit_detections(dets.to_json(), LAYOUT, 'hits.json: hits[0]')
+    assert hit.keypoint_visibility is None
+    np.testing.assert_array_equal(keypoint_states(hit, W, H, THR, vis), states)
+    again = detections_to_coco([('a.jpg', W, H, hit)], LAYOUT, THR, visibility=[vis])
+    for a, b in zip(again['annotations'], coco['annotations']):
+        assert np.allclose(a['keypoints'], b['keypoints'], atol=0.01)
+
+
 def test_cvat_files_have_what_its_importers_read():
     coco = detections_to_coco(frames(), LAYOUT, THR)
     for ann in coco['annotations']:  # Datumaro's COCO extractor requires these types

@@ -13,8 +13,11 @@ from mmdeploy.apis import build_task_processor
 from mmengine.config import Config
 
 from yolox_kpt.deploy.export import export_onnx
-from yolox_kpt.runtime import OUTPUT_NAMES, SIDECAR_FILE, KeypointDetector
+from yolox_kpt.keypoint_layout import KeypointLayout
+from yolox_kpt.runtime import OUTPUT_NAMES, SIDECAR_FILE, KeypointDetector, RuntimeMeta
+from yolox_kpt.runtime.contract import REQUIRED_OUTPUTS
 from yolox_kpt.testing import confident_random_checkpoint
+from yolox_kpt.testing.export import spread_visibility
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEPLOY = osp.join(REPO, 'deploy_configs')
@@ -62,7 +65,8 @@ def predict(cfg, deploy_cfg, backend_files, img):
 
 def assert_same_detections(ref, out, px=0.5):
     """Every reference detection has one with the same label at IoU >= 0.99, boxes and
-    keypoints within ``px``, scores within 1e-3; and the counts agree."""
+    keypoints within ``px``, scores and visibility probabilities within 1e-3; and the
+    counts agree. ``out`` has ``keypoint_visibility`` exactly when ``ref`` has."""
     ref_boxes, out_boxes = ref['bboxes'].numpy(), out['bboxes'].numpy()
     assert len(ref_boxes) == len(out_boxes) > 0
     from mmdet.structures.bbox import bbox_overlaps
@@ -76,15 +80,24 @@ def assert_same_detections(ref, out, px=0.5):
     assert np.abs(ref['keypoints'].numpy() - out['keypoints'].numpy()[j]).max() <= px
     assert np.abs(ref['keypoint_scores'].numpy() -
                   out['keypoint_scores'].numpy()[j]).max() <= 1e-3
+    assert ('keypoint_visibility' in ref) == ('keypoint_visibility' in out)
+    if 'keypoint_visibility' in ref:
+        vis = out['keypoint_visibility'].numpy()[j]
+        assert vis.dtype == np.float32 and vis.shape == ref['keypoint_visibility'].shape
+        assert np.abs(ref['keypoint_visibility'].numpy() - vis).max() <= 1e-3
 
 
 @pytest.mark.parametrize('size', ['nano', 'tiny', 's'])
 def test_onnxruntime_matches_pytorch(size, images, tmp_path):
     cfg = model_cfg(size)
-    ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0])
+    ckpt = spread_visibility(
+        confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0]))
     onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'ort'))
     graph = onnx.load(onnx_file)
     assert [o.name for o in graph.graph.output] == list(OUTPUT_NAMES)
+    assert RuntimeMeta.read(onnx_file).outputs == OUTPUT_NAMES
+    mask = KeypointLayout.from_config(cfg.keypoint_layout).class_slot_mask()
+    states = []  # predicted COCO v of the exported model, in owned slots
     # one dynamic graph, several input sizes
     for scale in ((320, 416) if size != 's' else (416, 640)):
         cfg_scale = model_cfg(size, scale)
@@ -92,12 +105,60 @@ def test_onnxruntime_matches_pytorch(size, images, tmp_path):
             ref = predict(cfg_scale, ORT_DYNAMIC, [ckpt], img)
             out = predict(cfg_scale, ORT_DYNAMIC, [onnx_file], img)
             assert_same_detections(ref, out)
+            states += out['keypoint_visibility'].argmax(-1)[
+                torch.from_numpy(mask)[out['labels']]].tolist()
+    # the comparisons mean something: every state occurs
+    assert set(states) == {0, 1, 2}
     # the mmdet-free runtime, from the raw image: same as PyTorch in original pixels
     runtime = KeypointDetector(onnx_file)
     img = images[2]
     ref = predict(cfg, ORT_DYNAMIC, [ckpt], img)
     det = runtime(cv2.imread(img), score_thr=0.0)
     assert_same_detections(ref, {k: torch.as_tensor(v) for k, v in det.items()})
+    assert (det.keypoint_visibility[~mask[det.labels]] == (1, 0, 0)).all()
+
+
+def test_models_without_keypoint_visibility(images, tmp_path):
+    """Three outputs and a meta that says so: a model exported with the three output names
+    of before (what an export of before is), and a head without the occlusion branch
+    exported with the shipped config. Both run in the runtime and through mmdeploy's backend
+    model with the shipped (four-output) deploy config, with the detections of the
+    four-output export and no keypoint_visibility."""
+    cfg = model_cfg('nano')
+    ckpt = spread_visibility(
+        confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0]))
+    new = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'new'))
+    three = tmp_path / 'three_outputs.py'
+    three.write_text(f"_base_ = [{ORT_DYNAMIC!r}]\n"
+                     f"onnx_config = dict(output_names={list(REQUIRED_OUTPUTS)!r})\n")
+    old = export_onnx(cfg, str(three), ckpt, images[0], str(tmp_path / 'old'))
+    no_occ_cfg = model_cfg('nano')
+    no_occ_cfg.model.bbox_head.loss_kpt_occ = None
+    no_occ_ckpt = confident_random_checkpoint(no_occ_cfg, str(tmp_path / 'no_occ.pth'),
+                                              images[0])
+    no_occ = export_onnx(no_occ_cfg, ORT_DYNAMIC, no_occ_ckpt, images[0],
+                         str(tmp_path / 'no_occ'))
+    image = cv2.imread(images[1])
+    reference = KeypointDetector(new)(image, score_thr=0.0)
+    assert reference.keypoint_visibility is not None
+    for onnx_file in (old, no_occ):
+        assert [o.name for o in onnx.load(onnx_file).graph.output] == list(REQUIRED_OUTPUTS)
+        meta = RuntimeMeta.read(onnx_file)
+        assert meta.outputs == REQUIRED_OUTPUTS == RuntimeMeta.from_sidecar(
+            osp.join(osp.dirname(onnx_file), SIDECAR_FILE)).outputs
+        det = KeypointDetector(onnx_file)(image, score_thr=0.0)
+        assert det.keypoint_visibility is None and det.keypoint_states is None
+        assert 'keypoint_visibility' not in det and len(det) > 0
+        if onnx_file == old:  # the same weights: the same detections
+            for name in det.keys():
+                np.testing.assert_array_equal(getattr(det, name), getattr(reference, name))
+        pred = predict(no_occ_cfg if onnx_file == no_occ else cfg, ORT_DYNAMIC, [onnx_file],
+                       images[1])
+        assert 'keypoint_visibility' not in pred and len(pred) == len(det)
+    # the PyTorch head without the branch predicts no visibility either
+    ref = predict(no_occ_cfg, ORT_DYNAMIC, [no_occ_ckpt], images[1])
+    assert 'keypoint_visibility' not in ref
+    assert_same_detections(ref, predict(no_occ_cfg, ORT_DYNAMIC, [no_occ], images[1]))
 
 
 def test_foreign_slots_zero_in_export(images, tmp_path):
@@ -105,11 +166,11 @@ def test_foreign_slots_zero_in_export(images, tmp_path):
     ckpt = confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0], seed=1)
     onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'ort'))
     det = KeypointDetector(onnx_file)(cv2.imread(images[1]), score_thr=0.0)
-    from yolox_kpt.keypoint_layout import KeypointLayout
     mask = KeypointLayout.from_config(cfg.keypoint_layout).class_slot_mask()
     assert len(set(det.labels.tolist())) >= 2
     foreign = ~np.asarray(mask)[det.labels]
     assert (det.keypoints[foreign] == 0).all() and (det.keypoint_scores[foreign] == 0).all()
+    assert (det.keypoint_visibility[foreign] == (1, 0, 0)).all()
     assert (det.keypoint_scores[~foreign] > 0).all()
 
 
@@ -134,6 +195,7 @@ def test_tensorrt_graphs(deploy_cfg, plugin, images, tmp_path):
     path = export_onnx(cfg, osp.join(DEPLOY, deploy_cfg), ckpt, images[0],
                        str(tmp_path / 'trt'))
     ops, graph = op_types(path)
+    assert [o.name for o in graph.output] == list(OUTPUT_NAMES)
     custom = {op for op in ops if op[0] != 'ai.onnx'}
     standard = {op for d, op in ops if d == 'ai.onnx'}
     for release in (('8.4', ) if plugin else ('8.5', '10.1')):
@@ -208,6 +270,41 @@ def test_deploy_tool_and_its_errors(images, tmp_path):
         DEPLOY, 'keypoint-detection_tensorrt-pre8.5-int8_dynamic-320x320-1344x1344.py'))
     cmd = trtexec_command(int8, 'end2end.onnx', 'end2end.engine')
     assert '--int8' in cmd and '#' not in cmd and cmd.endswith('libmmdeploy_tensorrt_ops.so')
+
+
+def test_deploy_test_tool_puts_visibility_into_its_results(images, tmp_path):
+    """tools/deploy_test.py (mmdeploy's test path) on the exported graph: results.pkl's
+    pred_instances carry keypoint_visibility, as the runtime gives it on the same image."""
+    import pickle
+    cfg = model_cfg('nano')
+    ckpt = spread_visibility(
+        confident_random_checkpoint(cfg, str(tmp_path / 'model.pth'), images[0]))
+    onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, images[0], str(tmp_path / 'ort'))
+    root = osp.dirname(osp.dirname(osp.dirname(images[0])))  # <root>/images/val/x.jpg
+    config = tmp_path / 'test_config.py'
+    config.write_text(
+        f"_base_ = [{osp.join(REPO, 'configs', 'yolox-kpt', CONFIGS['nano'])!r}]\n"
+        f"model = dict(test_cfg=dict(score_thr=0.3))\n"
+        f"test_dataloader = dict(num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={root + '/'!r}))\n"
+        f"test_evaluator = dict(ann_file={root + '/annotations/val.json'!r})\n")
+    out = tmp_path / 'results.pkl'
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'deploy_test.py'),
+                           ORT_DYNAMIC, str(config), '--model', onnx_file, '--out', str(out),
+                           '--work-dir', str(tmp_path / 'work')], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == len(images)
+    runtime = KeypointDetector(onnx_file)
+    for result in results:
+        pred = result['pred_instances']
+        vis = np.asarray(pred['keypoint_visibility'])
+        assert vis.dtype == np.float32 and vis.shape == (len(pred['scores']), 6, 3)
+        det = runtime(cv2.imread(result['img_path']), score_thr=0.0)
+        order, ref = np.argsort(-np.asarray(pred['scores'])), np.argsort(-det.scores)
+        np.testing.assert_allclose(vis[order], det.keypoint_visibility[ref], atol=1e-4)
 
 
 def test_runtime_input_errors(images, tmp_path):

@@ -17,6 +17,7 @@ from yolox_kpt.deploy.export import export_onnx
 from yolox_kpt.keypoint_layout import KeypointLayout, KeypointLayoutError
 from yolox_kpt.runtime import ONNX_METADATA_KEY, SIDECAR_FILE, KeypointDetector, RuntimeMeta
 from yolox_kpt.testing import confident_random_checkpoint
+from yolox_kpt.testing.export import spread_visibility
 from yolox_kpt.visualization import draw_frame, frame_visualizer
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -58,7 +59,9 @@ def case(synthetic_data, tmp_path_factory):
                                   pipeline=[]))
     file_layout = dataset.metainfo['keypoint_layout']
     tmp = tmp_path_factory.mktemp('layout_ckpts')
-    plain = confident_random_checkpoint(cfg, str(tmp / 'plain.pth'), images[0])
+    # most owned slots labelled (v = 1 or 2): skeleton segments to draw
+    plain = spread_visibility(confident_random_checkpoint(cfg, str(tmp / 'plain.pth'),
+                                                          images[0]))
     ckpts = {name: with_layout(plain, layout, tmp / f'{name}.pth')
              for name, layout in dict(trained=file_layout, **mismatches(file_layout)).items()}
     return dict(images=images, cfg=cfg, layout=KeypointLayout.from_config(file_layout),
@@ -146,13 +149,16 @@ def test_export_describes_itself_with_the_checkpoints_layout(case, exported, tmp
 
 def assert_skeleton_lines(drawn, plain, dets, kpt_thr):
     """``drawn`` differs from ``plain`` at the middle of most skeleton segments whose two
-    keypoints are drawn, and in nothing but those lines."""
+    keypoints are drawn (predicted v > 0, or without visibility score >= ``kpt_thr``), and
+    in nothing but those lines."""
     changed = np.abs(drawn.astype(int) - plain.astype(int)).max(-1) > 40
     hits = total = 0
     on_lines = np.zeros_like(changed)
+    shown = (dets.keypoint_scores >= kpt_thr if dets.keypoint_states is None else
+             dets.keypoint_states > 0)
     for i, label in enumerate(dets.labels):
         for a, b in dets.layout.skeletons[label]:
-            if min(dets.keypoint_scores[i, a], dets.keypoint_scores[i, b]) < kpt_thr:
+            if not (shown[i, a] and shown[i, b]):
                 continue
             pa, pb = np.round(dets.keypoints[i, a]), np.round(dets.keypoints[i, b])
             cv2.line(on_lines.view(np.uint8), tuple(int(v) for v in pa),

@@ -22,6 +22,7 @@ from yolox_kpt.deploy.export import export_onnx
 from yolox_kpt.deploy.pipeline import static_test_pipeline
 from yolox_kpt.runtime import KeypointDetector, Preprocess
 from yolox_kpt.testing import confident_random_checkpoint
+from yolox_kpt.testing.export import spread_visibility
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEPLOY = osp.join(REPO, 'deploy_configs')
@@ -117,7 +118,8 @@ def case(tmp_path_factory):
     img = str(next((root / 'images' / 'val').glob('*.jpg')))
     cfg = Config.fromfile(CONFIG)
     cfg.model.test_cfg.score_thr = SCORE_THR
-    ckpt = confident_random_checkpoint(cfg, str(root / 'model.pth'), img, seed=2)
+    ckpt = spread_visibility(confident_random_checkpoint(cfg, str(root / 'model.pth'), img,
+                                                         seed=2), seed=2)
     return cfg, ckpt, img, root
 
 

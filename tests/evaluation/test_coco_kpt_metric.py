@@ -2,12 +2,14 @@
 import contextlib
 import io
 import json
+import logging
 import math
 
 import numpy as np
 import pytest
 import torch
 from mmdet.evaluation import CocoMetric
+from mmengine.logging import MMLogger
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -96,11 +98,12 @@ def test_counts_equal_pycocotools_matching(tmp_path):
     assert ours['recall'] == pytest.approx(tp / (tp + fn))
 
 
-def test_mixed_keypoint_sets_hand_computed(tmp_path):
+def mixed_case(tmp_path):
     """car: 4 keypoints (sigma 0.1), sign: none, person: 2 other keypoints (sigma 0.05).
 
-    OKS = exp(-d^2 / (2 * area * (2 sigma)^2)) for every labelled keypoint (same offset d):
-    car 0.82 -> thresholds .50-.80 matched (7 of 10); person 0.62 -> .50-.60 (3 of 10).
+    Returns:
+        tuple: annotation file, layout, predictions, and the pixel offsets of the car's
+        and the person's predicted keypoints (OKS 0.82 and 0.62).
     """
     car_area, person_area = 5000.0, 6400.0
     d_car = math.sqrt(-math.log(0.82) * 2 * car_area * 0.2**2)
@@ -146,10 +149,22 @@ def test_mixed_keypoint_sets_hand_computed(tmp_path):
         dict(img_id=3, bboxes=np.zeros((0, 4)), scores=np.zeros(0),
              labels=np.zeros(0, int), keypoints=np.zeros((0, 6, 2)),
              keypoint_scores=np.zeros((0, 6)))]
+    return path, layout, preds, d_car, d_person
+
+
+def mixed_metric(path, layout, **kwargs):
+    metric = CocoKptMetric(ann_file=str(path), **kwargs)
+    metric.dataset_meta = dict(classes=layout.classes, keypoint_layout=layout.to_config())
+    return metric
+
+
+def test_mixed_keypoint_sets_hand_computed(tmp_path):
+    """OKS = exp(-d^2 / (2 * area * (2 sigma)^2)) for every labelled keypoint (same offset
+    d): car 0.82 -> thresholds .50-.80 matched (7 of 10); person 0.62 -> .50-.60 (3 of 10).
+    """
+    path, layout, preds, d_car, d_person = mixed_case(tmp_path)
     for backend in ('pycocotools', 'faster_coco_eval'):
-        metric = CocoKptMetric(ann_file=str(path), backend=backend)
-        metric.dataset_meta = dict(classes=layout.classes, keypoint_layout=layout.to_config())
-        m = metric.compute_metrics(preds)
+        m = mixed_metric(path, layout, backend=backend).compute_metrics(preds)
         half = 51 / 101  # recall 1/2 reaches 51 of COCO's 101 recall points
         # car: the FP (0.9) ranks above the TP (0.8): precision 1/2 at recall 1
         assert m['kpt_AP_car'] == pytest.approx(0.5 * 7 / 10)
@@ -183,6 +198,72 @@ def test_mixed_keypoint_sets_hand_computed(tmp_path):
         assert m['kpt_vis_P_fl'] == 1 and m['kpt_vis_R_fl'] == 1
         assert m['kpt_vis_R_rl'] == 0 and 'kpt_vis_P_rl' not in m
         assert m['kpt_vis_P_rr'] == 0 and 'kpt_vis_R_rr' not in m
+        # no keypoint_visibility in these predictions: no three-state numbers
+        assert not any(k.startswith('vis_') for k in m)
+
+
+def captured_log(fn):
+    """What ``fn()`` logs through mmengine's current logger, and its result."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        out = fn()
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue(), out
+
+
+def test_three_state_visibility_hand_computed(tmp_path):
+    """Matched at score >= 0.3, IoU >= 0.5: the car (ground truth fl fr rl rr = v 2 2 2 0)
+    predicted 2 1 0 0, the person (head foot = 2 1) predicted 1 1; image 2's false car
+    (all predicted occluded) is not counted.
+
+    Confusion (rows ground truth v, columns predicted): car [[1,0,0],[0,0,0],[1,1,1]],
+    person [[0,0,0],[0,1,0],[0,1,0]], pooled [[1,0,0],[0,1,0],[1,2,1]].
+    """
+    path, layout, preds, _, _ = mixed_case(tmp_path)
+    states = {1: [[2, 1, 0, 0, 0, 0], [0] * 6, [0, 0, 0, 0, 1, 1]], 2: [[1] * 6], 3: []}
+    for p in preds:
+        v = np.asarray(states[p['img_id']], np.int64).reshape(-1, 6)
+        vis = np.full((len(v), 6, 3), 0.1)
+        np.put_along_axis(vis, v[..., None], 0.8, axis=-1)
+        p['keypoint_visibility'] = vis
+    log, m = captured_log(lambda: mixed_metric(path, layout).compute_metrics(preds))
+    assert m['vis_occluded_recall'] == 1.0 and m['vis_occluded_precision'] == 1 / 3
+    assert m['vis_visible_acc'] == 1 / 4 and m['vis_absent_acc'] == 1.0
+    assert m['vis_acc'] == 3 / 6
+    assert 'vis_occluded_recall_car' not in m  # no car point is labelled occluded
+    assert m['vis_occluded_precision_car'] == 0 and m['vis_visible_acc_car'] == 1 / 3
+    assert m['vis_acc_car'] == 2 / 4 and m['vis_absent_acc_car'] == 1
+    assert m['vis_occluded_recall_person'] == 1 and m['vis_occluded_precision_person'] == 0.5
+    assert m['vis_visible_acc_person'] == 0 and 'vis_absent_acc_person' not in m
+    assert not any(k.endswith('_sign') for k in m if k.startswith('vis_'))
+    assert m['vis_visible_acc_fl'] == 1 and m['vis_visible_acc_fr'] == 0
+    assert m['vis_occluded_precision_fr'] == 0 and m['vis_absent_acc_rr'] == 1
+    # the table: one row per class and slot, and one per class for all its slots
+    assert 'Keypoint visibility of matched detections' in log
+    row = next(line for line in log.splitlines() if '| person' in line and '| all' in line)
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[:6] == ['person', 'all', '2', '0/0/0', '0/1/0', '0/1/0']
+    assert cells[6:8] == ['1.000', '0.500']  # occluded recall, precision
+
+    # ground truth without any v = 1: skipped, with the reason in the log
+    gt = json.loads(path.read_text())
+    for ann in gt['annotations']:
+        ann['keypoints'] = [2 if i % 3 == 2 and v == 1 else v
+                            for i, v in enumerate(ann['keypoints'])]
+    path.write_text(json.dumps(gt))
+    log, m = captured_log(lambda: mixed_metric(path, layout).compute_metrics(preds))
+    assert not any(k.startswith('vis_') for k in m) and 'kpt_AP' in m
+    assert 'never labels a keypoint occluded' in log
+    # an older model's predictions (no keypoint_visibility): skipped too
+    for p in preds:
+        del p['keypoint_visibility']
+    log, m = captured_log(lambda: mixed_metric(path, layout).compute_metrics(preds))
+    assert not any(k.startswith('vis_') for k in m)
+    assert 'have no keypoint_visibility' in log
 
 
 def test_empty_predictions_give_zero(tmp_path):

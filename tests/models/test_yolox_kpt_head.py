@@ -1,5 +1,6 @@
 """YOLOXKptHead: stock-equal boxes, keypoints through NMS, per-class slots, finite losses."""
 import copy
+import math
 
 import pytest
 import torch
@@ -8,6 +9,7 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
 from yolox_kpt.models import YOLOXKptHead
+from yolox_kpt.models.dense_heads import keypoint_visibility
 
 LAYOUT = dict(
     classes=('vehicle', 'vehicle_face', 'pedestrian', 'cyclist'),
@@ -317,8 +319,171 @@ def test_losses_with_keypoint_aware_assignment_are_pinned(case):
                             keypoints=torch.zeros(0, 6, 2),
                             keypoints_visible=torch.zeros(0, 6)), gt(3, 1)]
     losses = head.loss_by_feat(*head(feats()), gts, metas())
+    # every label is v = 2 and the occlusion branch starts at P = 0.01, whatever the seed:
+    # -log(0.99). The other losses are those of the head before the branch existed.
+    torch.testing.assert_close(losses.pop('loss_kpt_occ').item(), 0.01005033585350145)
     assert set(losses) == set(PINNED_LOSSES[case])
     for key, value in PINNED_LOSSES[case].items():
         torch.testing.assert_close(losses[key].item(), value, rtol=1e-5, atol=1e-6,
                                    msg=lambda m, k=key: f'{k}: {m}')
     assert head._kpt_targets_state is None  # nothing of this batch is kept on the head
+
+
+# --------------------------------------------------- occlusion branch (three-state v)
+def test_occluded_loss_pushes_each_logit_towards_its_label():
+    """Hand case: logits 0 (P = 0.5) on two positives. BCE's gradient per logit is
+    (p - target) * weight / count: -0.5 / n where v = 1 (raise P(occluded)), +0.5 / n where
+    v = 2, 0 where v = 0 or the slot is another class's; n = owned labelled slots."""
+    head, _ = build_pair()
+    visible = torch.tensor([[1., 2., 0., 1., 1., 2.], [2., 2., 1., 0., 0., 0.]])
+    owned = torch.tensor([[True] * 4 + [False] * 2, [True] * 4 + [False] * 2])
+    pred_occ = torch.zeros(2, 6, requires_grad=True)
+    losses = head._kpt_losses(torch.zeros(2, 6, 2), torch.zeros(2, 6), pred_occ,
+                              torch.tensor([[0., 0., 8., 8.]] * 2), torch.zeros(2, 6, 2),
+                              visible, owned, torch.tensor([[0., 0., 10., 10.]] * 2))
+    torch.testing.assert_close(losses['loss_kpt_occ'], torch.tensor(math.log(2)))
+    losses['loss_kpt_occ'].backward()
+    n = 6  # owned and labelled: 3 in the first row, 3 in the second
+    expect = torch.tensor([[-1., 1., 0., -1., 0., 0.], [1., 1., -1., 0., 0., 0.]]) * 0.5 / n
+    torch.testing.assert_close(pred_occ.grad, expect)
+
+
+def test_occluded_loss_reaches_the_branch_only_at_labelled_owned_slots():
+    """Through the whole loss: vehicles with v = (1, 2, 0, 1) on their four slots. The
+    occlusion maps get gradient in slots 0, 1 and 3 only (slot 2 is v = 0, slots 4-5 are
+    the cyclist's), pushing P(occluded) up in 0 and 3 and down in 1."""
+    head, _ = build_pair()
+    head.train()
+    g = gt(2, 0)
+    g.labels = torch.tensor([0, 0])
+    g.keypoints_visible = torch.tensor([[1., 2., 0., 1., 2., 2.]] * 2)
+    outs = head(feats())
+    for o in outs[5]:
+        o.retain_grad()
+    losses = head.loss_by_feat(*outs, [g, g], metas())
+    assert losses['loss_kpt_occ'] > 0
+    losses['loss_kpt_occ'].backward()
+    grads = torch.cat([o.grad.flatten(2) for o in outs[5]], dim=2).sum((0, 2))  # (K,)
+    assert grads[0] < 0 and grads[3] < 0 and grads[1] > 0
+    assert grads[2] == 0 and (grads[4:] == 0).all()
+
+
+def test_labels_without_occluded_points_still_train():
+    """A dataset with only v in {0, 2}: target 0 everywhere; the loss is there, finite,
+    and a few SGD steps lower it (P(occluded) goes down)."""
+    head, _ = build_pair()
+    head.train()
+    gts = [gt(3, 0), gt(2, 1)]
+    for g in gts:
+        g.keypoints_visible[:, ::2] = 0.  # v in {0, 2}
+    optim = torch.optim.SGD(head.parameters(), lr=0.5)
+    values = []
+    for _ in range(3):
+        losses = head.loss_by_feat(*head(feats()), gts, metas())
+        values.append(losses['loss_kpt_occ'].item())
+        optim.zero_grad()
+        sum(losses.values()).backward()
+        optim.step()
+    assert all(math.isfinite(v) for v in values) and values[0] > values[-1] > 0
+    # the fixed start is P(occluded) = 0.01 everywhere: -log(0.99)
+    assert values[0] == pytest.approx(-math.log(0.99), rel=1e-5)
+
+
+def test_predicted_visibility_probabilities():
+    """keypoint_visibility (N, K, 3) = (1 - s, s o, s (1 - o)) of the slot's keypoint score
+    s and P(occluded) o: sums to 1, (1, 0, 0) in slots the class does not own."""
+    head, _ = build_pair()
+    occ = torch.tensor([0.9, 0.1, 0.9, 0.1, 0.9, 0.1])
+    for conv in head.multi_level_conv_kpt_occ:  # o per slot, the same at every prior
+        conv.bias.data = torch.logit(occ)
+    with torch.no_grad():
+        # every candidate (the best 100 after NMS are all of one class without keypoints)
+        res = head.predict_by_feat(*head(feats()), batch_img_metas=metas(), rescale=True,
+                                   with_nms=False)[0]
+    vis, s = res.keypoint_visibility, res.keypoint_scores
+    assert vis.shape == (len(res), 6, 3) and vis.dtype == torch.float32
+    torch.testing.assert_close(vis, torch.stack([1 - s, s * occ, s * (1 - occ)], -1))
+    torch.testing.assert_close(vis.sum(-1), torch.ones(len(res), 6))
+    owned = head.class_slot_mask[res.labels]
+    assert owned.any() and (~owned).any()
+    assert (vis[~owned] == torch.tensor([1., 0., 0.])).all()
+    states = vis.argmax(-1)
+    assert {0, 1} == set(states[:, ::2][owned[:, ::2]].tolist())
+    assert {0, 2} == set(states[:, 1::2][owned[:, 1::2]].tolist())
+    torch.testing.assert_close(
+        keypoint_visibility(torch.tensor([0.8, 0.]), torch.tensor([0.25, 0.9])),
+        torch.tensor([[0.2, 0.2, 0.6], [1., 0., 0.]]))
+
+
+def test_without_the_occlusion_branch():
+    """loss_kpt_occ=None: no layers, None maps, no loss and no keypoint_visibility."""
+    torch.manual_seed(0)
+    head = YOLOXKptHead(keypoint_layout=LAYOUT, loss_kpt_occ=None, **copy.deepcopy(HEAD_ARGS))
+    head.init_weights()
+    assert head.multi_level_conv_kpt_occ is None
+    assert not any('kpt_occ' in k for k in head.state_dict())
+    outs = head(feats())
+    assert len(outs) == 6 and outs[5] == [None, None, None]
+    assert head.decode_all(*outs)[5] is None
+    head.train()
+    assert 'loss_kpt_occ' not in head.loss_by_feat(*outs, [gt(3, 0), gt(2, 1)], metas())
+    head.eval()
+    res = head.predict_by_feat(*head(feats()), batch_img_metas=metas(), rescale=True)[0]
+    assert 'keypoint_visibility' not in res and 'keypoint_scores' in res
+
+
+def test_the_branch_draws_no_random_number():
+    """Built and initialised without a random draw: every other layer gets the weights it
+    had before the branch existed, and the branch starts at "never occluded"."""
+    heads = []
+    for occ in (None, dict(type='CrossEntropyLoss', use_sigmoid=True)):
+        torch.manual_seed(0)
+        heads.append(YOLOXKptHead(keypoint_layout=LAYOUT, loss_kpt_occ=occ,
+                                  **copy.deepcopy(HEAD_ARGS)))
+        heads[-1].init_weights()
+    plain, with_occ = (h.state_dict() for h in heads)
+    assert set(with_occ) - set(plain) == {f'multi_level_conv_kpt_occ.{i}.{p}'
+                                          for i in range(3) for p in ('weight', 'bias')}
+    for key, value in plain.items():
+        assert torch.equal(with_occ[key], value), key
+    for conv in heads[1].multi_level_conv_kpt_occ:
+        assert (conv.weight == 0).all()
+        torch.testing.assert_close(conv.bias.sigmoid(), torch.full((6, ), 0.01))
+
+
+def test_checkpoint_from_before_the_branch_loads_with_it_at_never_occluded():
+    """A head's state without multi_level_conv_kpt_occ (an older checkpoint) loads through
+    mmengine's loader with nothing missing, a warning naming the branch, and predictions
+    whose states are the old meaning: v = 2 wherever the point is predicted labelled."""
+    import io
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmengine.runner.checkpoint import load_state_dict
+    old, _ = build_pair()
+    state = {k: v for k, v in old.state_dict().items() if 'kpt_occ' not in k}
+    head, _ = build_pair(seed=1)
+    for conv in head.multi_level_conv_kpt_occ:
+        torch.nn.init.normal_(conv.weight)  # anything: loading must reset it
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        load_state_dict(head, state, logger=logger)
+    finally:
+        logger.removeHandler(handler)
+    log = stream.getvalue()
+    assert 'multi_level_conv_kpt_occ' in log and 'untrained' in log
+    assert 'missing keys' not in log
+    with torch.no_grad():
+        res = head.predict_by_feat(*head(feats()), batch_img_metas=metas())[0]
+        ref = old.predict_by_feat(*old(feats()), batch_img_metas=metas())[0]
+    torch.testing.assert_close(res.keypoint_scores, ref.keypoint_scores)
+    states = res.keypoint_visibility.argmax(-1)
+    assert (states != 1).all()
+    assert torch.equal(states == 2, res.keypoint_scores > 0.5 / 0.995)  # p2 > p0
+    # a stock YOLOX state (no keypoint layer) is not taken for an old keypoint checkpoint
+    stock = YOLOXHead(**copy.deepcopy(HEAD_ARGS))
+    missing, _ = head.load_state_dict(stock.state_dict(), strict=False)
+    assert 'multi_level_conv_kpt_occ.0.weight' in missing

@@ -117,7 +117,7 @@ def test_runtime_runs_in_a_fresh_venv_without_the_training_stack(exported, tmp_p
     det = KeypointDetector(exported['onnx'])(cv2.imread(exported['image']), score_thr=0.0)
     assert len(det) > 0 and report['classes'] == list(det.class_names)
     fresh = np.load(out)
-    assert sorted(fresh.files) == sorted(det.keys())
+    assert sorted(fresh.files) == sorted(det.keys()) and 'keypoint_visibility' in fresh.files
     for name, value in det.items():
         assert fresh[name].dtype == value.dtype, name
         np.testing.assert_array_equal(fresh[name], value, err_msg=name)

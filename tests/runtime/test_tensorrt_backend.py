@@ -19,8 +19,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from yolox_kpt.runtime import SIDECAR_FILE, KeypointDetector
+from yolox_kpt.runtime import OUTPUT_NAMES, SIDECAR_FILE, KeypointDetector, RuntimeMeta
 from yolox_kpt.runtime.backends import TensorRTBackend, import_cudart
+from yolox_kpt.runtime.contract import REQUIRED_OUTPUTS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'yolox-kpt',
@@ -328,12 +329,14 @@ def exported(synthetic_data, tmp_path_factory):
 
     from yolox_kpt.deploy.export import export_onnx
     from yolox_kpt.testing import confident_random_checkpoint
+    from yolox_kpt.testing.export import spread_visibility
     root = synthetic_data(num_train=1, num_val=2, seed=5)
     images = sorted(str(p) for p in (root / 'images' / 'val').glob('*.jpg'))
     work = tmp_path_factory.mktemp('trt_standin')
     cfg = Config.fromfile(CONFIG)
     cfg.model.test_cfg.score_thr = 0.3
-    ckpt = confident_random_checkpoint(cfg, str(work / 'model.pth'), images[0])
+    ckpt = spread_visibility(
+        confident_random_checkpoint(cfg, str(work / 'model.pth'), images[0]))
     onnx_file = export_onnx(cfg, TRT_DYNAMIC, ckpt, images[0], str(work))
     engine = work / 'end2end.engine'
     with open(onnx_file, 'rb') as f:
@@ -384,6 +387,8 @@ def test_engine_answers_like_onnxruntime(exported, monkeypatch, version, api, la
     detector = KeypointDetector(exported['engine'], device='cuda:1')
     dets = detector(exported['image'], score_thr=0.0)
     assert trt.calls == [api] and cudart.device == 1
+    assert detector.backend.output_names == list(OUTPUT_NAMES)
+    assert dict(reference.items()).keys() == dict(dets.items()).keys()
     assert_identical(dict(reference.items()), dets)
     backend = detector.backend
     ptr, host = backend.buffers['labels']
@@ -395,7 +400,7 @@ def test_engine_answers_like_onnxruntime(exported, monkeypatch, version, api, la
     assert cudart.mallocs == mallocs
     x = np.zeros((1, 3, 320, 416), np.float32)
     assert backend(x)[0].shape[:1] == (1, )
-    assert cudart.mallocs == mallocs + 4 and len(cudart.allocs) == 4
+    assert cudart.mallocs == mallocs + 5 and len(cudart.allocs) == 5  # input, 4 outputs
     backend.release()
     assert cudart.allocs == {}
 
@@ -409,12 +414,43 @@ def test_fp16_io_and_an_extra_bool_output(exported, monkeypatch):
     dets = detector(exported['image'], score_thr=0.0)
     buffers = detector.backend.buffers
     assert {n: h.dtype.name for n, (_, h) in buffers.items()} == dict(
-        input='float16', dets='float16', labels='int64', keypoints='float16', valid='bool')
+        input='float16', dets='float16', labels='int64', keypoints='float16',
+        keypoint_visibility='float16', valid='bool')
     for name, (ptr, host) in buffers.items():
         assert cudart.size_at(ptr) == host.nbytes, name
     np.testing.assert_array_equal(dets.labels, reference.labels)
     np.testing.assert_allclose(dets.bboxes, reference.bboxes, rtol=2e-3, atol=0.5)
     np.testing.assert_allclose(dets.scores, reference.scores, atol=2e-3)
+    # fp16 probabilities come back float32, as the contract's Detections hold them
+    assert dets.keypoint_visibility.dtype == np.float32
+    np.testing.assert_allclose(dets.keypoint_visibility, reference.keypoint_visibility,
+                               atol=2e-3)
+
+
+def test_an_engine_without_keypoint_visibility(exported, monkeypatch, tmp_path):
+    """An engine built from an export of before (three outputs, its sidecar listing them)
+    runs: the same detections, keypoint_visibility None, no buffer for it."""
+    import onnx
+    model = onnx.load(exported['onnx'])
+    vis = next(o for o in model.graph.output if o.name == 'keypoint_visibility')
+    model.graph.output.remove(vis)
+    engine = tmp_path / 'end2end.engine'
+    engine.write_bytes(MAGIC + model.SerializeToString())
+    meta = RuntimeMeta.read(exported['onnx'])
+    assert meta.outputs == OUTPUT_NAMES
+    meta.outputs = REQUIRED_OUTPUTS
+    meta.write_sidecar(str(tmp_path))
+    reference = KeypointDetector(exported['onnx'])(exported['image'], score_thr=0.0)
+    install_standins(monkeypatch, '10')
+    detector = KeypointDetector(str(engine))
+    dets = detector(exported['image'], score_thr=0.0)
+    assert dets.keypoint_visibility is None and 'keypoint_visibility' not in dets
+    assert sorted(detector.backend.buffers) == sorted(['input', *REQUIRED_OUTPUTS])
+    assert_identical({k: getattr(reference, k) for k in dets.keys()}, dets)
+    # the sidecar of the new export, beside this engine, promises what it lacks
+    RuntimeMeta.read(exported['onnx']).write_sidecar(str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"end2end.engine: has outputs .*keypoint_vis"):
+        KeypointDetector(str(engine))
 
 
 def test_what_the_backend_refuses(exported, monkeypatch):

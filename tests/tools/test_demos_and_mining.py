@@ -236,8 +236,12 @@ def test_image_demo_draws_the_skeletons_of_the_annotation_file(models, trained_l
         for det in rec['detections']:
             label = layout.classes.index(det['label'])
             for a, b in layout.skeletons[label]:
-                pts = [det['keypoints'].get(layout.keypoint_names[s]) for s in (a, b)]
-                if any(p is None or p[2] < 0.3 for p in pts):
+                names = [layout.keypoint_names[s] for s in (a, b)]
+                pts = [det['keypoints'].get(n) for n in names]
+                # drawn as the visualizer draws: predicted v > 0, else score >= its threshold
+                states = det.get('visibility')
+                if any(p is None or (p[2] < 0.3 if states is None else states[n] == 0)
+                       for p, n in zip(pts, names)):
                     continue
                 pa, pb = (np.round(p[:2]).astype(int) for p in pts)
                 cv2.line(lines, tuple(map(int, pa)), tuple(map(int, pb)), 1, 5)

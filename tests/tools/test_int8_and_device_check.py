@@ -43,12 +43,16 @@ def case(synthetic_data, tmp_path_factory):
 
     from yolox_kpt.deploy.export import export_onnx
     from yolox_kpt.testing import confident_random_checkpoint
+    from yolox_kpt.testing.export import spread_visibility
     root = synthetic_data(num_train=6, num_val=6, seed=21)
     work = tmp_path_factory.mktemp('int8')
     cfg = Config.fromfile(CONFIG)
     cfg.model.test_cfg.score_thr = 0.3
     val = sorted(str(p) for p in (root / 'images' / 'val').glob('*.jpg'))
-    ckpt = confident_random_checkpoint(cfg, str(work / 'model.pth'), val[0])
+    # distinct occlusion weights per level, as trained ones (the untrained branch's identical
+    # zero weights are shared by the export through Identity nodes)
+    ckpt = spread_visibility(confident_random_checkpoint(cfg, str(work / 'model.pth'),
+                                                         val[0]))
     onnx_file = export_onnx(cfg, ORT_DYNAMIC, ckpt, val[0], str(work / 'ort'))
     return dict(root=root, work=work, onnx=onnx_file,
                 ann=str(root / 'annotations' / 'val.json'),
@@ -86,7 +90,7 @@ def test_int8_graph_is_tensorrt_explicit_quantization(int8, case):
         assert zero.dtype == np.int8 and (zero == 0).all(), node.name
     convs = [n for n in model.graph.node if n.op_type == 'Conv']
     float_convs = set(info['float_nodes'])
-    assert len(float_convs) == 15  # 3 levels x cls, obj, reg, kpt, kpt_vis
+    assert len(float_convs) == 18  # 3 levels x cls, obj, reg, kpt, kpt_vis, kpt_occ
     assert all('multi_level_conv_' in n for n in float_convs)
     for conv in convs:
         weight = conv.input[1]
@@ -186,6 +190,7 @@ def test_runtime_only_metric_is_cocokptmetric(tools, case):
         t['labels'] = t['labels'].astype(np.int64)
         for k in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores'):
             r[k] = np.concatenate([r[k].astype(t[k].dtype), t[k]])
+        r.pop('keypoint_visibility')  # the ground truth's records have none; AP needs none
     full = evals.evaluate(results, case['ann'], layout)
     light = evals.evaluate_runtime_only(results, case['ann'], layout)
     assert {'bbox_mAP', 'bbox_mAP_75', 'kpt_AP', 'kpt_AP_vehicle', 'bbox_AP_cyclist'} <= \

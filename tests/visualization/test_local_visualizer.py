@@ -160,3 +160,34 @@ def test_detections_are_drawn_as_their_instance_data(fast):
                                             fast=fast))
     assert tuple(drawn[60, 30][::-1]) == tuple(HIGH_SCORE_RGB.astype(int))  # a keypoint
     assert drawn[60, 40, 0] > 100  # the cyclist skeleton (BGR: blue first)
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_predicted_visibility_states_dot_ring_nothing(fast):
+    """With keypoint_visibility its argmax decides, not kpt_score_thr: v=2 a filled dot
+    (centre in the score colour), v=1 a ring (centre untouched, ring at the radius), v=0
+    nothing, even with a keypoint score above the threshold."""
+    from yolox_kpt.keypoint_layout import KeypointLayout
+    from yolox_kpt.runtime import Detections
+    from yolox_kpt.visualization import draw_frame
+    pred = InstanceData(bboxes=torch.tensor([[5., 5., 115., 75.]]), labels=torch.tensor([1]),
+                        scores=torch.tensor([0.9]),
+                        keypoints=torch.tensor([[[0., 0.], [0., 0.], [30., 40.], [80., 40.]]]),
+                        keypoint_scores=torch.tensor([[0., 0., 1.0, 1.0]]),
+                        keypoint_visibility=torch.tensor([[[1., 0., 0.], [1., 0., 0.],
+                                                           [0., 0., 1.], [0., 1., 0.]]]))
+    rgb = lambda bgr: bgr[..., ::-1]  # noqa: E731
+    out = rgb(draw_frame(visualizer(keypoint_layout=LAYOUT), blank(), pred, fast=fast))
+    assert tuple(out[40, 30]) == tuple(HIGH_SCORE_RGB.astype(int))  # v=2: filled
+    assert out[40, 80].sum() == 0  # v=1: centre untouched ...
+    assert tuple(out[40, 83]) == tuple(HIGH_SCORE_RGB.astype(int))  # ... ring at radius 3
+    assert out[40, 84, 2] > 150 and out[40, 84, :2].sum() == 0  # ... in the class ring
+    # the same detection predicted absent (v=0) at the second wheel: not drawn at all
+    pred.keypoint_visibility[0, 3] = torch.tensor([0.6, 0.3, 0.1])
+    out = rgb(draw_frame(visualizer(keypoint_layout=LAYOUT), blank(), pred, fast=fast))
+    assert out[38:43, 77:85].sum() == 0 and tuple(out[40, 30]) == tuple(
+        HIGH_SCORE_RGB.astype(int))
+    # a Detections record is drawn the same
+    dets = Detections.from_instances(pred, KeypointLayout.from_config(LAYOUT))
+    assert np.array_equal(out, rgb(draw_frame(visualizer(keypoint_layout=LAYOUT), blank(),
+                                              dets, fast=fast)))

@@ -133,7 +133,8 @@ def run_model(model: str, frames: Sequence[tuple], device: str = 'cpu', show: bo
     Returns:
         tuple: (results, detector): per image ``img_id``, ``bboxes`` (N, 4), ``scores``,
         ``labels``, ``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K), in original pixels,
-        every detection the graph keeps (score threshold 0); the ``KeypointDetector``.
+        and ``keypoint_visibility`` (N, K, 3) for a model that outputs it; every detection
+        the graph keeps (score threshold 0); the ``KeypointDetector``.
     """
     from yolox_kpt.runtime import KeypointDetector
     from yolox_kpt.utils.progress import progress

@@ -35,7 +35,7 @@ from yolox_kpt.utils.cli import tool_parser
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 #: node names of the head's final 1x1 convolutions in a yolox-kpt export
-HEAD_OUTPUT_CONVS = r'multi_level_conv_(cls|obj|reg|kpt|kpt_vis)\.\d+'
+HEAD_OUTPUT_CONVS = r'multi_level_conv_(cls|obj|reg|kpt|kpt_vis|kpt_occ)\.\d+'
 METHODS = ('percentile', 'entropy', 'minmax')
 #: per-channel QuantizeLinear/DequantizeLinear (their ``axis``) need opset 13; the deploy
 #: configs export opset 11

@@ -9,6 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
+from ..runtime.detections import FIELDS, OPTIONAL_FIELDS
+
 
 def load_results(path: str) -> List[dict]:
     """The list ``tools/test.py --out`` wrote; a clear error for anything else."""
@@ -23,11 +25,13 @@ def load_results(path: str) -> List[dict]:
 
 
 def prediction_instances(result: dict, score_thr: float = 0.0) -> InstanceData:
-    """One result's ``pred_instances`` as tensors, scores above ``score_thr``."""
+    """One result's ``pred_instances`` as tensors, scores above ``score_thr``: the fields of
+    a :class:`~yolox_kpt.runtime.Detections` it has (``keypoint_visibility`` only from
+    heads with the occlusion branch)."""
     pred = result['pred_instances']
     keep = torch.as_tensor(pred['scores']) > score_thr
     out = InstanceData()
-    for key in ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores'):
+    for key in FIELDS + OPTIONAL_FIELDS:
         if key in pred:
             out[key] = torch.as_tensor(pred[key])[keep]
     return out

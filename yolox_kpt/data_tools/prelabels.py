@@ -21,8 +21,10 @@ Two targets:
   ``group_id``: its rectangle's), ``flags.occluded`` for v=1.
 
 A keypoint is kept (v=2) when its score is at least ``kpt_thr`` and it lies in the image;
-with a visibility state (``visibility``, COCO's 0/1/2 per slot) a kept keypoint takes that
-state (1: occluded). Slots the detection's class does not own are never written. Boxes are
+with a visibility state (COCO's 0/1/2 per slot: ``visibility`` when given, else the model's
+own, ``Detections.keypoint_states``, when it predicts ``keypoint_visibility``) a kept
+keypoint takes that state (1: occluded; 0: left out). Slots the detection's class does not
+own are never written. Boxes are
 clipped to the image; a detection with no part in it is left out.
 """
 from __future__ import annotations
@@ -60,13 +62,17 @@ def keypoint_states(dets: Detections, width: int, height: int, kpt_thr: float,
             (the dataset's rule for labelled points outside the image).
         height (int): image height.
         kpt_thr (float): keypoint score from which a keypoint is kept.
-        visibility (np.ndarray, optional): (N, K_total) int, the model's state per slot
-            (2 visible, 1 occluded, 0 absent); None: every kept keypoint is visible.
+        visibility (np.ndarray, optional): (N, K_total) int, a state per slot (2 visible,
+            1 occluded, 0 absent); None: the detections' own ``keypoint_states`` (from
+            the model's ``keypoint_visibility``) when they have them, else every kept
+            keypoint is visible.
 
     Returns:
         np.ndarray: (N, K_total) int64 in {0, 1, 2}; 0 in slots the class does not own.
     """
     n, k = len(dets), dets.layout.num_keypoints
+    if visibility is None:
+        visibility = dets.keypoint_states
     if visibility is None:
         state = np.full((n, k), 2, np.int64)
     else:
@@ -124,7 +130,8 @@ def detections_to_coco(frames: Sequence[Frame], layout: KeypointLayout, kpt_thr:
         layout (KeypointLayout): classes and keypoints; categories are ids 1..C in its class
             order, keypoint-less classes with empty ``keypoints`` and ``skeleton``.
         kpt_thr (float): keypoint score from which a keypoint is written (v > 0).
-        visibility (Sequence, optional): per frame, None or (N, K_total) visibility states.
+        visibility (Sequence, optional): per frame, None or (N, K_total) visibility states
+            (None: the detections' own, see :func:`keypoint_states`).
         description (str): ``info.description``.
 
     Returns:
@@ -219,7 +226,8 @@ def detections_to_labelme(file_name: str, width: int, height: int, dets: Detecti
         dets (Detections): the image's detections.
         layout (KeypointLayout): classes and keypoint names.
         kpt_thr (float): keypoint score from which a keypoint becomes a point.
-        visibility (np.ndarray, optional): (N, K_total) visibility states.
+        visibility (np.ndarray, optional): (N, K_total) visibility states (None: the
+            detections' own, see :func:`keypoint_states`).
 
     Returns:
         dict: LabelMe JSON (``imageData`` None): per detection a ``rectangle`` (label the
@@ -318,7 +326,8 @@ def hit_detections(dets: Sequence[dict], layout: KeypointLayout, where: str
 
     Each detection has ``label`` (a class name), ``score`` and ``bbox`` (x1 y1 x2 y2), and
     optionally keypoints, either as the demos write them, ``keypoints: {name: [x, y,
-    score]}`` (``visibility: {name: v}`` optional), or per slot, ``keypoints: [[x, y], ...]``
+    score]}`` (``visibility: {name: v}`` optional, which ``Detections.to_json`` writes for a
+    model that predicts visibility), or per slot, ``keypoints: [[x, y], ...]``
     with ``keypoint_scores: [...]`` (``keypoint_visibility: [...]`` optional). Without
     keypoints, every keypoint score is 0 (boxes only).
 

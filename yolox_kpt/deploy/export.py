@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from ..apis.layout import check_layouts_match, resolve_layout
 from ..compat import torchscript_onnx_export
-from ..runtime.contract import OUTPUT_NAMES
+from ..runtime.contract import OUTPUT_NAMES, REQUIRED_OUTPUTS
 from .runtime_meta import runtime_meta
 
 SUPPORTED_BACKENDS = ('onnxruntime', 'tensorrt')
@@ -25,10 +25,24 @@ def check_deploy_cfg(deploy_cfg: Config, path: str = 'deploy config') -> str:
         raise ValueError(f"{path}: codebase_config.module must include 'yolox_kpt.deploy' "
                          '(start from a file in deploy_configs/)')
     outputs = tuple(deploy_cfg.get('onnx_config', {}).get('output_names', ()))
-    if outputs != OUTPUT_NAMES:
+    if outputs not in (OUTPUT_NAMES, REQUIRED_OUTPUTS):
         raise ValueError(f'{path}: onnx_config.output_names={list(outputs)}; the runtime '
-                         f'reads {list(OUTPUT_NAMES)} (yolox_kpt.runtime.contract)')
+                         f'reads {list(OUTPUT_NAMES)}, or the first three for a model '
+                         'without keypoint_visibility (yolox_kpt.runtime.contract)')
     return backend
+
+
+def without_visibility(deploy_cfg: Config) -> Config:
+    """A copy of ``deploy_cfg`` whose graph has the three outputs of a model without
+    ``keypoint_visibility`` (a head built with ``loss_kpt_occ=None``): output names and
+    dynamic axes of :data:`REQUIRED_OUTPUTS` only."""
+    cfg = deepcopy(deploy_cfg)
+    cfg.onnx_config.output_names = list(REQUIRED_OUTPUTS)
+    axes = cfg.onnx_config.get('dynamic_axes')
+    if isinstance(axes, dict):
+        cfg.onnx_config.dynamic_axes = {k: v for k, v in axes.items()
+                                        if k not in OUTPUT_NAMES[len(REQUIRED_OUTPUTS):]}
+    return cfg
 
 
 def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
@@ -41,6 +55,10 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
     processor, so the model and inputs are built with an ONNX Runtime copy of the config
     and only the export runs in the TensorRT rewriting context (the graph does not depend
     on the device).
+
+    The graph outputs ``keypoint_visibility`` when the deploy config names it and the head
+    has the occlusion branch; a head without it (``loss_kpt_occ=None``) is exported with the
+    first three outputs, and the runtime meta's ``outputs`` says which.
 
     The checkpoint's keypoint layout (the one it was trained with, completed with the
     annotation file's skeletons and flip pairs) is authoritative: a config whose classes or
@@ -77,6 +95,9 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
     check_layouts_match(head.layout, layout, f'{cfg_name} (model.bbox_head)',
                         checkpoint or 'the checkpoint')
     head.layout = layout
+    if not head.with_kpt_occ or tuple(get_onnx_config(deploy_cfg)['output_names']) == \
+            REQUIRED_OUTPUTS:
+        deploy_cfg = without_visibility(deploy_cfg)  # names and dynamic axes of three
     data, inputs = task_processor.create_input(
         img, input_shape, data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
     if isinstance(inputs, list) and len(inputs) == 1:
@@ -95,7 +116,8 @@ def export_onnx(model_cfg: Union[str, Config], deploy_cfg: Union[str, Config],
                verbose=False,
                keep_initializers_as_inputs=onnx_cfg.get('keep_initializers_as_inputs', False),
                optimize=onnx_cfg.get('optimize', False))
-    meta = runtime_meta(model_cfg, deploy_cfg, head.layout, input_shape)
+    meta = runtime_meta(model_cfg, deploy_cfg, head.layout, input_shape,
+                        outputs=onnx_cfg['output_names'])
     meta.write_onnx(prefix + '.onnx')
     meta.write_sidecar(work_dir)  # engines built from the ONNX file keep no metadata
     return prefix + '.onnx'

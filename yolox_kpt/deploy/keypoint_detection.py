@@ -16,15 +16,15 @@ from mmdeploy.utils import Task, get_backend, get_input_shape
 from mmengine.structures import BaseDataElement, InstanceData
 from torch import Tensor
 
-from ..runtime.contract import OUTPUT_NAMES, unpack_outputs
+from ..runtime.contract import OUTPUT_NAMES, REQUIRED_OUTPUTS, RuntimeMeta, unpack_outputs
 from .pipeline import static_test_pipeline
 
 
 @MMDET_TASK.register_module(Task.POSE_DETECTION.value)
 class KeypointDetection(ObjectDetection):
-    """``ObjectDetection`` whose backend model also returns ``pred_instances.keypoints``
-    and ``keypoint_scores``, so mmdeploy's test/visualise paths and ``CocoKptMetric`` work
-    on an exported model."""
+    """``ObjectDetection`` whose backend model also returns ``pred_instances.keypoints``,
+    ``keypoint_scores`` and (models that output it) ``keypoint_visibility``, so mmdeploy's
+    test/visualise paths and ``CocoKptMetric`` work on an exported model."""
 
     def build_backend_model(self,
                             model_files: Optional[Sequence[str]] = None,
@@ -86,7 +86,18 @@ def static_model_config(model_cfg, input_shape: Sequence[int]):
 
 
 class End2EndKptModel(End2EndModel):
-    """Backend model for graphs with the export contract's ``OUTPUT_NAMES``."""
+    """Backend model for graphs with the export contract's ``OUTPUT_NAMES`` (or its first
+    three: a model exported before ``keypoint_visibility``, or without it)."""
+
+    def _init_wrapper(self, backend, backend_files: Sequence[str], device: str) -> None:
+        """mmdeploy's wrapper, reading the outputs the model has: those of its runtime meta
+        (ONNX metadata or the sidecar beside it), not the deploy config's, which name
+        ``keypoint_visibility`` also for a model exported before it."""
+        try:
+            self.output_names = list(RuntimeMeta.read(backend_files[0]).outputs)
+        except FileNotFoundError:  # no meta anywhere: the deploy config's names
+            pass
+        super()._init_wrapper(backend, backend_files, device)
 
     def forward(self,
                 inputs: Tensor,
@@ -98,11 +109,16 @@ class End2EndKptModel(End2EndModel):
         Args:
             inputs (Tensor): (B, 3, H, W) preprocessed batch.
             data_samples (list): One per image, with ``scale_factor`` in the metainfo.
+
+        Returns:
+            list: ``data_samples`` with ``pred_instances`` (``bboxes``, ``scores``,
+            ``labels``, ``keypoints``, ``keypoint_scores`` and, when the model outputs it,
+            ``keypoint_visibility`` (N, K, 3) float32).
         """
         if mode != 'predict':
             raise ValueError(f'a deployed model only predicts, mode={mode!r}')
         outputs = self.predict(inputs.contiguous())
-        if len(outputs) != 3:
+        if len(outputs) not in (len(REQUIRED_OUTPUTS), len(OUTPUT_NAMES)):
             raise ValueError(f'the backend model returned {len(outputs)} outputs, expected '
                              f'{OUTPUT_NAMES}: was it exported with a yolox-kpt deploy config?')
         out = unpack_outputs(*(torch.as_tensor(o) for o in outputs))
@@ -110,12 +126,14 @@ class End2EndKptModel(End2EndModel):
             keep = out['scores'][i] > 0
             scale = _scale_factor(sample.metainfo).to(out['bboxes'].device,
                                                       out['bboxes'].dtype)
-            sample.pred_instances = InstanceData(
-                bboxes=out['bboxes'][i][keep] / scale.repeat(2),
-                scores=out['scores'][i][keep],
-                labels=out['labels'][i][keep].long(),
-                keypoints=out['keypoints'][i][keep] / scale,
-                keypoint_scores=out['keypoint_scores'][i][keep])
+            fields = {k: v[i][keep] for k, v in out.items()}
+            # coordinates back to the original image; scores and probabilities have no unit
+            fields['bboxes'] = fields['bboxes'] / scale.repeat(2)
+            fields['keypoints'] = fields['keypoints'] / scale
+            fields['labels'] = fields['labels'].long()
+            if 'keypoint_visibility' in fields:  # fp16 engines: float32, as in PyTorch
+                fields['keypoint_visibility'] = fields['keypoint_visibility'].float()
+            sample.pred_instances = InstanceData(**fields)
         return data_samples
 
 

@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 from mmengine.config import Config
 
 from ..keypoint_layout import KeypointLayout
-from ..runtime import Preprocess, RuntimeMeta
+from ..runtime import OUTPUT_NAMES, Preprocess, RuntimeMeta
 from .pipeline import static_test_pipeline
 
 
@@ -21,7 +21,8 @@ def _pad_value(pad: dict) -> float:
 
 
 def runtime_meta(model_cfg: Config, deploy_cfg: Config, layout: KeypointLayout,
-                 input_shape: Optional[Sequence[int]] = None) -> RuntimeMeta:
+                 input_shape: Optional[Sequence[int]] = None,
+                 outputs: Sequence[str] = OUTPUT_NAMES) -> RuntimeMeta:
     """Preprocessing (the test pipeline the export was traced with) and the head's layout.
 
     Args:
@@ -31,6 +32,8 @@ def runtime_meta(model_cfg: Config, deploy_cfg: Config, layout: KeypointLayout,
             annotation file's skeletons and flip pairs), not the config's variable.
         input_shape (sequence, optional): (w, h) of a static deploy config: the pipeline is
             then :func:`~yolox_kpt.deploy.pipeline.static_test_pipeline`'s letterbox.
+        outputs (sequence of str): the graph's outputs (``OUTPUT_NAMES``, or its first
+            three for a model without ``keypoint_visibility``).
 
     Returns:
         RuntimeMeta: written into the ONNX file and beside it.
@@ -60,4 +63,4 @@ def runtime_meta(model_cfg: Config, deploy_cfg: Config, layout: KeypointLayout,
         bgr_to_rgb=bool(pre.get('bgr_to_rgb', False)))
     return RuntimeMeta(layout=layout, preprocess=preprocess,
                        static_input_shape=tuple(input_shape) if input_shape else None,
-                       backend=deploy_cfg.backend_config.type)
+                       backend=deploy_cfg.backend_config.type, outputs=tuple(outputs))

@@ -1,18 +1,19 @@
 """Backends of the runtime: ONNX Runtime, and TensorRT engines (8.x and 10.x) without torch.
 
 Every backend is a callable from a (B, 3, H, W) float32 array to the graph's outputs in
-``OUTPUT_NAMES``' order. The backend packages are imported when a backend is built, never at
+``OUTPUT_NAMES``' order (``output_names``: those the model has, the last optional). The
+backend packages are imported when a backend is built, never at
 import time: ``onnxruntime`` for ``.onnx``; TensorRT's Python API (``tensorrt``) and NVIDIA's
 ``cuda-python`` (device buffers and the stream) for engines.
 """
 import ctypes
 import glob
 import os.path as osp
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .contract import OUTPUT_NAMES
+from .contract import OUTPUT_NAMES, REQUIRED_OUTPUTS
 
 #: The name of the graph's input (``onnx_config.input_names`` of every deploy config).
 INPUT_NAME = 'input'
@@ -71,18 +72,47 @@ def trtexec_command(onnx_file: str, engine_file: str,
     return ' '.join(cmd)
 
 
+def output_names(model: str, found: Sequence[str],
+                 wanted: Optional[Sequence[str]] = None) -> List[str]:
+    """The contract's outputs to read from a model whose graph has outputs ``found``.
+
+    Args:
+        model (str): the model file, quoted in errors.
+        found (sequence of str): every output name of the graph or engine.
+        wanted (sequence of str, optional): the outputs its runtime meta lists; None: every
+            name of ``OUTPUT_NAMES`` the model has.
+
+    Returns:
+        list of str: ``OUTPUT_NAMES`` or its first three (``REQUIRED_OUTPUTS``), in order.
+
+    Raises:
+        RuntimeError: the model lacks a required output, or one its meta lists.
+    """
+    names = [n for n in OUTPUT_NAMES if n in found] if wanted is None else list(wanted)
+    missing = [n for n in (*REQUIRED_OUTPUTS, *names) if n not in found]
+    if missing:
+        raise RuntimeError(f'{model}: has outputs {list(found)}, not {sorted(set(missing))}; a '
+                           f'yolox-kpt export has {list(REQUIRED_OUTPUTS)} and optionally '
+                           f'{list(OUTPUT_NAMES[len(REQUIRED_OUTPUTS):])} (build it from '
+                           'the end2end.onnx of tools/deploy.py, with its runtime meta)')
+    return names
+
+
 def build_backend(model: str, device: str = 'cpu', plugin: Optional[str] = None,
-                  threads: Optional[int] = None) -> Callable[[np.ndarray], List[np.ndarray]]:
+                  threads: Optional[int] = None, outputs: Optional[Sequence[str]] = None
+                  ) -> Callable[[np.ndarray], List[np.ndarray]]:
     """A callable from a (B, 3, H, W) float32 array to the outputs, in ``OUTPUT_NAMES``'s
     order. ``threads``: ONNX Runtime's intra-op threads (None: its default, one a core);
-    engines ignore it."""
+    engines ignore it. ``outputs``: the outputs the runtime meta lists (None: those of
+    ``OUTPUT_NAMES`` the model has); the backend's ``output_names`` says which it returns."""
     if not osp.isfile(model):
         raise FileNotFoundError(f'{model}: no such model file')
     if model.endswith('.onnx'):
-        return OnnxRuntimeBackend(model, device, threads)
+        return OnnxRuntimeBackend(model, device, threads, outputs)
     if model.endswith(('.engine', '.plan', '.trt')):
         # an engine runs on a CUDA device whatever the caller's default ('cpu')
-        return TensorRTBackend(model, plugin, device if device.startswith('cuda') else 'cuda')
+        return TensorRTBackend(model, plugin, device if device.startswith('cuda') else 'cuda',
+                               outputs)
     raise ValueError(f'{model}: unknown model type; expected .onnx (ONNX Runtime) or '
                      '.engine/.plan (TensorRT)')
 
@@ -96,9 +126,15 @@ class OnnxRuntimeBackend:
         threads (int, optional): intra-op threads of the session. None: ONNX Runtime's
             default, one a physical core, which oversubscribes the cores when several
             processes each run a session (parallel mining gives each cores // workers).
+        outputs (sequence of str, optional): the outputs to return (the runtime meta's);
+            None: those of ``OUTPUT_NAMES`` the graph has.
+
+    Attributes:
+        output_names (list of str): the outputs returned, in order.
     """
 
-    def __init__(self, model: str, device: str = 'cpu', threads: Optional[int] = None) -> None:
+    def __init__(self, model: str, device: str = 'cpu', threads: Optional[int] = None,
+                 outputs: Optional[Sequence[str]] = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as e:
@@ -117,9 +153,11 @@ class OnnxRuntimeBackend:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(model, sess_options=options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
+        self.output_names = output_names(
+            model, [o.name for o in self.session.get_outputs()], outputs)
 
     def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
-        return self.session.run(list(OUTPUT_NAMES), {self.input_name: inputs})
+        return self.session.run(self.output_names, {self.input_name: inputs})
 
 
 def find_mmdeploy_plugin() -> Optional[str]:
@@ -231,10 +269,15 @@ class TensorRTBackend:
             its library is tried when an engine does not load without it. The TensorRT
             >= 8.5 configs need none.
         device (str): 'cuda' or 'cuda:N'.
+        outputs (sequence of str, optional): the outputs to return (the runtime meta's);
+            None: those of ``OUTPUT_NAMES`` the engine has.
+
+    Attributes:
+        output_names (list of str): the outputs returned, in order.
     """
 
     def __init__(self, engine_file: str, plugin: Optional[str] = None,
-                 device: str = 'cuda') -> None:
+                 device: str = 'cuda', outputs: Optional[Sequence[str]] = None) -> None:
         try:
             import tensorrt as trt
         except ImportError as e:
@@ -275,12 +318,11 @@ class TensorRTBackend:
         self.named = hasattr(self.engine, 'num_io_tensors') and hasattr(
             self.context, 'execute_async_v3')
         self.inputs, self.outputs = self._io_names()
-        missing = [n for n in (INPUT_NAME, *OUTPUT_NAMES)
-                   if n not in self.inputs + self.outputs]
-        if missing or self.inputs != [INPUT_NAME]:
-            raise RuntimeError(f'{engine_file}: tensors {self.inputs} -> {self.outputs}; a '
-                               f'yolox-kpt engine has {[INPUT_NAME]} -> {list(OUTPUT_NAMES)} '
-                               '(build it from the end2end.onnx of tools/deploy.py)')
+        if self.inputs != [INPUT_NAME]:
+            raise RuntimeError(f'{engine_file}: inputs {self.inputs}; a yolox-kpt engine has '
+                               f'{[INPUT_NAME]} (build it from the end2end.onnx of '
+                               'tools/deploy.py)')
+        self.output_names = output_names(engine_file, self.outputs, outputs)
         self.engine_file = engine_file
         self.buffers: Dict[str, Tuple[int, np.ndarray]] = {}  # name -> (device ptr, host)
         self.input_shape: Optional[Tuple[int, ...]] = None
@@ -384,8 +426,8 @@ class TensorRTBackend:
         if ok is False:
             raise RuntimeError(f'{self.engine_file}: TensorRT failed to run the engine '
                                '(see its log above)')
-        for name in OUTPUT_NAMES:
+        for name in self.output_names:
             ptr, host = self.buffers[name]
             self.cuda.to_host(host, ptr)
         self.cuda.synchronize()
-        return [self.buffers[name][1].copy() for name in OUTPUT_NAMES]
+        return [self.buffers[name][1].copy() for name in self.output_names]

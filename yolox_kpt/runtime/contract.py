@@ -12,15 +12,20 @@ functions that read or write an ONNX file.
 import json
 import os.path as osp
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..keypoint_layout import KeypointLayout
 from .preprocess import Preprocess
 
 #: Output tensors of the graph, in order: ``dets`` (B, N, 5) x1 y1 x2 y2 score,
-#: ``labels`` (B, N) int (-1 in padded rows), ``keypoints`` (B, N, K, 3) x y score; all in
-#: the network input's pixels.
-OUTPUT_NAMES: Tuple[str, ...] = ('dets', 'labels', 'keypoints')
+#: ``labels`` (B, N) int (-1 in padded rows), ``keypoints`` (B, N, K, 3) x y score, all in
+#: the network input's pixels; ``keypoint_visibility`` (B, N, K, 3) float, probabilities of
+#: COCO v = 0, 1, 2 per slot (no unit, nothing to rescale). The last is optional: a model
+#: exported before it existed, or from a head without the occlusion branch, has the first
+#: three (:data:`REQUIRED_OUTPUTS`); its runtime meta's ``outputs`` says which.
+OUTPUT_NAMES: Tuple[str, ...] = ('dets', 'labels', 'keypoints', 'keypoint_visibility')
+#: The outputs every yolox-kpt export has (all of them before ``keypoint_visibility``).
+REQUIRED_OUTPUTS: Tuple[str, ...] = OUTPUT_NAMES[:3]
 #: Written beside the exported model (ONNX and engine).
 SIDECAR_FILE = 'yolox_kpt_runtime.json'
 #: Key of the JSON runtime meta in an ONNX file's ``metadata_props``.
@@ -31,7 +36,25 @@ class RuntimeMetaError(ValueError):
     """Runtime meta that is missing or does not describe a yolox-kpt export."""
 
 
-def unpack_outputs(dets: Any, labels: Any, keypoints: Any) -> Dict[str, Any]:
+def check_outputs(outputs: Sequence[str], source: str = 'model') -> Tuple[str, ...]:
+    """``outputs`` as a tuple if they are an export's: :data:`OUTPUT_NAMES` or
+    :data:`REQUIRED_OUTPUTS`, in that order.
+
+    Raises:
+        RuntimeMetaError: other names (not a yolox-kpt export, or one of an incompatible
+            version); the message quotes ``source``.
+    """
+    outputs = tuple(outputs)
+    if outputs not in (OUTPUT_NAMES, REQUIRED_OUTPUTS):
+        raise RuntimeMetaError(f'{source}: outputs {list(outputs)}, expected '
+                               f'{list(OUTPUT_NAMES)} (or the first three, exports without '
+                               'keypoint_visibility); export the model again with '
+                               'tools/deploy.py')
+    return outputs
+
+
+def unpack_outputs(dets: Any, labels: Any, keypoints: Any,
+                   keypoint_visibility: Any = None) -> Dict[str, Any]:
     """The graph's outputs under ``InstanceData``'s field names.
 
     The only place where the packed ``keypoints`` (x, y, score) are split. Indexing only, so
@@ -41,13 +64,19 @@ def unpack_outputs(dets: Any, labels: Any, keypoints: Any) -> Dict[str, Any]:
         dets: (B, N, 5) x1 y1 x2 y2 score.
         labels: (B, N).
         keypoints: (B, N, K, 3) x y score.
+        keypoint_visibility (optional): (B, N, K, 3) probabilities of COCO v = 0, 1, 2;
+            None for a model without that output.
 
     Returns:
         dict: ``bboxes`` (B, N, 4), ``scores`` (B, N), ``labels`` (B, N), ``keypoints``
-        (B, N, K, 2), ``keypoint_scores`` (B, N, K); views, in the network input's pixels.
+        (B, N, K, 2), ``keypoint_scores`` (B, N, K); views, in the network input's pixels;
+        and ``keypoint_visibility`` (B, N, K, 3) when given.
     """
-    return dict(bboxes=dets[..., :4], scores=dets[..., 4], labels=labels,
-                keypoints=keypoints[..., :2], keypoint_scores=keypoints[..., 2])
+    out = dict(bboxes=dets[..., :4], scores=dets[..., 4], labels=labels,
+               keypoints=keypoints[..., :2], keypoint_scores=keypoints[..., 2])
+    if keypoint_visibility is not None:
+        out['keypoint_visibility'] = keypoint_visibility
+    return out
 
 
 @dataclass
@@ -60,11 +89,18 @@ class RuntimeMeta:
         preprocess (Preprocess): the config's test pipeline as mmdeploy runs it.
         static_input_shape (tuple, optional): (w, h) of a static export; None when dynamic.
         backend (str): the deploy config's backend ('onnxruntime' or 'tensorrt').
+        outputs (tuple): the graph's outputs, :data:`OUTPUT_NAMES` or, for a model without
+            ``keypoint_visibility``, :data:`REQUIRED_OUTPUTS` (the default, as for a meta
+            file without the entry: the export always says).
     """
     layout: KeypointLayout
     preprocess: Preprocess
     static_input_shape: Optional[Tuple[int, int]] = None
     backend: str = 'onnxruntime'
+    outputs: Tuple[str, ...] = REQUIRED_OUTPUTS
+
+    def __post_init__(self) -> None:
+        self.outputs = check_outputs(self.outputs, 'RuntimeMeta')
 
     # ------------------------------------------------------------------ dict / JSON
     def to_dict(self) -> dict:
@@ -76,7 +112,7 @@ class RuntimeMeta:
             keypoint_layout=self.layout.to_config(),
             # redundant with the layout; kept for readers of the file that do not build one
             keypoint_names=list(self.layout.keypoint_names),
-            outputs=list(OUTPUT_NAMES),
+            outputs=list(self.outputs),
             backend=self.backend)
 
     @classmethod
@@ -85,22 +121,20 @@ class RuntimeMeta:
 
         Raises:
             RuntimeMetaError: missing entries, or outputs other than :data:`OUTPUT_NAMES`
-                (not a yolox-kpt export, or one of an incompatible version).
+                or :data:`REQUIRED_OUTPUTS` (not a yolox-kpt export, or one of an
+                incompatible version).
         """
         missing = [k for k in ('preprocess', 'keypoint_layout') if k not in meta]
         if missing:
             raise RuntimeMetaError(f'{source}: no {missing} entry; not a yolox-kpt runtime '
                                    'meta (tools/deploy.py writes it)')
-        outputs = tuple(meta.get('outputs', OUTPUT_NAMES))
-        if outputs != OUTPUT_NAMES:
-            raise RuntimeMetaError(f'{source}: outputs {list(outputs)}, expected '
-                                   f'{list(OUTPUT_NAMES)}; export the model again with '
-                                   'tools/deploy.py')
+        # every meta has listed its outputs; one without the entry predates the fourth
+        outputs = check_outputs(meta.get('outputs', REQUIRED_OUTPUTS), source)
         shape = meta.get('static_input_shape')
         return cls(layout=KeypointLayout.from_config(meta['keypoint_layout']),
                    preprocess=Preprocess.from_meta(meta['preprocess']),
                    static_input_shape=tuple(shape) if shape else None,
-                   backend=meta.get('backend', 'onnxruntime'))
+                   backend=meta.get('backend', 'onnxruntime'), outputs=outputs)
 
     # ------------------------------------------------------------------ sidecar
     def write_sidecar(self, directory: str) -> str:

@@ -1,13 +1,16 @@
 """``Detections``: one image's detections, what every inference path returns."""
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..keypoint_layout import KeypointLayout
+from ..keypoint_layout import KeypointLayout, visibility_states
 
 #: The per-detection fields, as mmengine's ``InstanceData`` of a YOLOXKptHead names them.
 FIELDS: Tuple[str, ...] = ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores')
+#: Fields a model may not predict (None then): ``keypoint_visibility``, from heads with the
+#: occlusion branch and exports that output it.
+OPTIONAL_FIELDS: Tuple[str, ...] = ('keypoint_visibility', )
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -29,8 +32,13 @@ class Detections:
         labels (np.ndarray): (N,) int64, index into ``layout.classes``.
         keypoints (np.ndarray): (N, K, 2) float32 x y, K = ``layout.num_keypoints``; slots
             the detection's class does not own are 0.
-        keypoint_scores (np.ndarray): (N, K) float32; 0 in slots the class does not own.
+        keypoint_scores (np.ndarray): (N, K) float32, P(labelled) = P(COCO v > 0); 0 in
+            slots the class does not own.
         layout (KeypointLayout): classes and keypoint slots (names, skeletons).
+        keypoint_visibility (np.ndarray, optional): (N, K, 3) float32, probabilities of COCO
+            v = 0, 1, 2 (not labelled, occluded, visible) per slot; (1, 0, 0) in slots the
+            class does not own. None when the model does not predict it (an export made
+            before it existed, a head without the occlusion branch).
     """
     bboxes: np.ndarray
     scores: np.ndarray
@@ -38,6 +46,7 @@ class Detections:
     keypoints: np.ndarray
     keypoint_scores: np.ndarray
     layout: KeypointLayout
+    keypoint_visibility: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         n, k = len(self.scores), self.layout.num_keypoints
@@ -47,11 +56,30 @@ class Detections:
         self.keypoints = _numpy(self.keypoints).astype(np.float32, copy=False).reshape(n, k, 2)
         self.keypoint_scores = _numpy(self.keypoint_scores).astype(
             np.float32, copy=False).reshape(n, k)
+        if self.keypoint_visibility is not None:
+            self.keypoint_visibility = _numpy(self.keypoint_visibility).astype(
+                np.float32, copy=False).reshape(n, k, 3)
 
     @classmethod
     def from_instances(cls, instances: Any, layout: KeypointLayout) -> 'Detections':
-        """From an ``InstanceData`` (a model's ``pred_instances``; tensors on any device)."""
-        return cls(**{f: getattr(instances, f) for f in FIELDS}, layout=layout)
+        """From an ``InstanceData`` (a model's ``pred_instances``; tensors on any device),
+        with ``keypoint_visibility`` when it has that field."""
+        fields = {f: getattr(instances, f) for f in FIELDS}
+        for name in OPTIONAL_FIELDS:
+            try:
+                fields[name] = getattr(instances, name)
+            except (AttributeError, KeyError):  # KeyError: a results.pkl dict behind it
+                pass
+        return cls(**fields, layout=layout)
+
+    @property
+    def keypoint_states(self) -> Optional[np.ndarray]:
+        """(N, K) uint8 predicted COCO v per slot (:func:`~yolox_kpt.keypoint_layout.
+        visibility_states` of ``keypoint_visibility``: 0 not labelled, 1 occluded, 2
+        visible); None without ``keypoint_visibility``."""
+        if self.keypoint_visibility is None:
+            return None
+        return visibility_states(self.keypoint_visibility)
 
     @property
     def class_names(self) -> Tuple[str, ...]:
@@ -68,30 +96,43 @@ class Detections:
         """The detections at ``index`` (a boolean mask, indices, a slice or one index)."""
         if isinstance(index, (int, np.integer)):
             index = [index]
-        return Detections(**{f: getattr(self, f)[index] for f in FIELDS}, layout=self.layout)
+        return Detections(**{f: v[index] for f, v in self.items()}, layout=self.layout)
 
     def to_json(self) -> List[dict]:
         """One JSON-ready dict per detection, as the demos and mining tools write them:
-        ``label`` (class name), ``score``, ``bbox`` (x1 y1 x2 y2) and ``keypoints``
-        (``{name: [x, y, score]}`` for the slots with a score above 0)."""
-        return [dict(label=self.class_names[int(lb)], score=round(float(s), 4),
-                     bbox=[round(float(v), 2) for v in box],
-                     keypoints={self.keypoint_names[k]: [round(float(x), 2), round(float(y), 2),
-                                                         round(float(ks), 4)]
-                                for k, ((x, y), ks) in enumerate(zip(kp, kp_scores)) if ks > 0})
-                for box, s, lb, kp, kp_scores in zip(self.bboxes, self.scores, self.labels,
-                                                     self.keypoints, self.keypoint_scores)]
+        ``label`` (class name), ``score``, ``bbox`` (x1 y1 x2 y2), ``keypoints``
+        (``{name: [x, y, score]}`` for the slots with a score above 0) and, when the model
+        predicts it, ``visibility`` (``{name: v}``, the predicted COCO v of the same slots;
+        what ``yolox_kpt.data_tools.prelabels.hit_detections`` reads back)."""
+        states = self.keypoint_states
+        out = []
+        for i, (box, s, lb, kp, kp_scores) in enumerate(zip(
+                self.bboxes, self.scores, self.labels, self.keypoints, self.keypoint_scores)):
+            slots = np.flatnonzero(kp_scores > 0)
+            det = dict(label=self.class_names[int(lb)], score=round(float(s), 4),
+                       bbox=[round(float(v), 2) for v in box],
+                       keypoints={self.keypoint_names[k]: [round(float(kp[k, 0]), 2),
+                                                           round(float(kp[k, 1]), 2),
+                                                           round(float(kp_scores[k]), 4)]
+                                  for k in slots})
+            if states is not None:
+                det['visibility'] = {self.keypoint_names[k]: int(states[i, k]) for k in slots}
+            out.append(det)
+        return out
 
-    # ``InstanceData``'s read interface, for code that draws either
-    def __contains__(self, name: str) -> bool:
-        return name in FIELDS
-
+    # ``InstanceData``'s read interface, for code that draws either: an optional field is
+    # there only when set, as an InstanceData field is
     def keys(self) -> Tuple[str, ...]:
-        return FIELDS
+        return FIELDS + tuple(f for f in OPTIONAL_FIELDS if getattr(self, f) is not None)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.keys()
 
     def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name) if name in FIELDS else default
+        return getattr(self, name) if name in self.keys() else default
 
     def items(self) -> Iterator[Tuple[str, np.ndarray]]:
-        return ((f, getattr(self, f)) for f in FIELDS)
+        """(name, array) of every field set, optional ones included: what a copy of the
+        detections (a subset, a reordering) carries over."""
+        return ((f, getattr(self, f)) for f in self.keys())
 

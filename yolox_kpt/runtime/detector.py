@@ -39,11 +39,14 @@ class KeypointDetector:
         self.preprocess = self.meta.preprocess
         self.class_names = self.layout.classes
         self.keypoint_names = self.layout.keypoint_names
-        self.backend = build_backend(model, device, plugin, threads=threads)
+        # the meta says which outputs the model has (no keypoint_visibility in older exports)
+        self.backend = build_backend(model, device, plugin, threads=threads,
+                                     outputs=self.meta.outputs)
         self.static_shape = self.meta.static_input_shape
 
     def infer(self, inputs: np.ndarray) -> List[np.ndarray]:
-        """Raw outputs (``OUTPUT_NAMES``) for a (B, 3, H, W) float32 input."""
+        """Raw outputs (``meta.outputs``: ``OUTPUT_NAMES``, or its first three for a model
+        without ``keypoint_visibility``) for a (B, 3, H, W) float32 input."""
         if inputs.ndim != 4 or inputs.shape[1] != 3:
             raise ValueError(f'input must be (B, 3, H, W), got {inputs.shape}')
         if self.static_shape and tuple(inputs.shape[2:]) != tuple(self.static_shape[::-1]):
@@ -53,11 +56,12 @@ class KeypointDetector:
         return self.backend(inputs.astype(np.float32, copy=False))
 
     def __call__(self, image: np.ndarray, score_thr: float = 0.3) -> Detections:
-        """Detect on one BGR uint8 image (H, W, 3); detections with score > ``score_thr``."""
+        """Detect on one BGR uint8 image (H, W, 3); detections with score > ``score_thr``.
+        ``keypoint_visibility`` is None when the model does not output it."""
         inputs, scale = self.preprocess(image)
         out = {k: v[0] for k, v in unpack_outputs(*self.infer(inputs)).items()}
         keep = out['scores'] > max(score_thr, 0.0)
-        return Detections(bboxes=out['bboxes'][keep] / np.tile(scale, 2),
-                          scores=out['scores'][keep], labels=out['labels'][keep],
-                          keypoints=out['keypoints'][keep] / scale,
-                          keypoint_scores=out['keypoint_scores'][keep], layout=self.layout)
+        # coordinates back to original pixels; scores and probabilities have no unit
+        out['bboxes'] = out['bboxes'] / np.tile(scale, 2)
+        out['keypoints'] = out['keypoints'] / scale
+        return Detections(**{k: v[keep] for k, v in out.items()}, layout=self.layout)

@@ -8,7 +8,7 @@ from mmdet.visualization import DetLocalVisualizer
 from mmdet.visualization.palette import get_palette
 from mmengine.structures import InstanceData
 
-from ..keypoint_layout import KeypointLayout
+from ..keypoint_layout import KeypointLayout, visibility_states
 
 #: RGB ends of the keypoint score colour ramp: low scores red, high scores green.
 LOW_SCORE_RGB = np.array([230, 40, 40], dtype=np.float32)
@@ -27,7 +27,11 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
 
     * Predictions (``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K)): each keypoint of
       the detection's class with score >= ``kpt_score_thr`` is a filled dot coloured by its
-      score (red at the threshold, green at 1), ringed in the class colour.
+      score (red at the threshold, green at 1), ringed in the class colour. With
+      ``keypoint_visibility`` (N, K, 3) (heads with the occlusion branch) the predicted
+      COCO v (``keypoint_layout.visibility_states``) decides instead, as for ground
+      truth: v=2 that filled dot, v=1 a hollow ring in the same colours (centre
+      untouched), v=0 nothing.
     * Ground truth (``keypoints``, ``keypoints_visible`` with COCO's v): v=2 a filled dot
       in the class colour, v=1 (labelled but occluded) a hollow ring, v=0 nothing.
     * Each class's skeleton (``keypoint_layout.skeletons``) joins the dots drawn.
@@ -106,7 +110,12 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
             return canvas
         labels = _numpy(instances.labels).astype(int)
         keypoints = _numpy(instances.keypoints).reshape(len(labels), -1, 2)
-        if 'keypoint_scores' in instances:
+        states = instances.get('keypoint_visibility')
+        if 'keypoint_scores' in instances and states is not None:
+            scores = _numpy(instances.keypoint_scores)
+            visible = visibility_states(_numpy(states).reshape(*keypoints.shape[:2], 3))
+            shown = visible > 0
+        elif 'keypoint_scores' in instances:
             scores = _numpy(instances.keypoint_scores)
             shown = scores >= self.kpt_score_thr
             visible = None
@@ -132,7 +141,8 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
             keypoints (np.ndarray): (N, K, 2) pixels. labels (np.ndarray): (N,).
             shown (np.ndarray): (N, K) bool, which keypoints to draw.
             scores (np.ndarray, optional): (N, K) predicted scores (colour ramp).
-            visible (np.ndarray, optional): (N, K) ground-truth v (ring when 1).
+            visible (np.ndarray, optional): (N, K) COCO v, ground truth or predicted (ring
+                when 1); None: predictions without states, all drawn as dots.
         """
         radius = self.kpt_radius
         width = max(1, radius // 2)
@@ -143,15 +153,26 @@ class KptDetLocalVisualizer(DetLocalVisualizer):
             slots = layout.class_slots[label]
             pts = {s: (int(round(keypoints[i, s, 0])), int(round(keypoints[i, s, 1])))
                    for s in slots if shown[i, s]}
+            # a ring (v=1) keeps its centre empty: skeleton lines stop at its edge
+            rings = {s for s in pts if visible is not None and visible[i, s] < 2}
             for a, b in layout.skeletons[label] if label < len(layout.skeletons) else ():
                 if a in pts and b in pts:
-                    cv2.line(canvas, pts[a], pts[b], color, width, cv2.LINE_AA)
+                    pa, pb = np.asarray(pts[a], float), np.asarray(pts[b], float)
+                    gap = (pb - pa) * (radius + width) / max(np.hypot(*(pb - pa)), 1e-6)
+                    pa, pb = pa + gap * (a in rings), pb - gap * (b in rings)
+                    cv2.line(canvas, tuple(int(round(v)) for v in pa),
+                             tuple(int(round(v)) for v in pb), color, width, cv2.LINE_AA)
             for s, xy in pts.items():
+                dot = visible is None or visible[i, s] >= 2
                 if scores is not None:
-                    cv2.circle(canvas, xy, radius + width, color, -1, cv2.LINE_AA)
-                    cv2.circle(canvas, xy, radius, score_color(scores[i, s],
-                                                               self.kpt_score_thr), -1)
-                elif visible[i, s] >= 2:
+                    inner = score_color(scores[i, s], self.kpt_score_thr)
+                    if dot:
+                        cv2.circle(canvas, xy, radius + width, color, -1, cv2.LINE_AA)
+                        cv2.circle(canvas, xy, radius, inner, -1)
+                    else:  # predicted occluded: the same two colours as rings
+                        cv2.circle(canvas, xy, radius + width, color, width, cv2.LINE_AA)
+                        cv2.circle(canvas, xy, radius, inner, width)
+                elif dot:
                     cv2.circle(canvas, xy, radius, color, -1)
                 else:
                     cv2.circle(canvas, xy, radius, color, width, cv2.LINE_AA)
@@ -171,7 +192,8 @@ def _instance_data(instances) -> InstanceData:
     if isinstance(instances, InstanceData):
         return instances
     import torch
-    return InstanceData(**{k: torch.as_tensor(v) for k, v in instances.items()})
+    return InstanceData(**{k: torch.as_tensor(v) for k, v in instances.items()
+                           if v is not None})
 
 
 def frame_visualizer(layout: KeypointLayout, **kwargs) -> 'KptDetLocalVisualizer':

@@ -5,11 +5,15 @@ greedily by score at box IoU >= ``iou_thr`` with COCO's rules (a detection that 
 overlaps a crowd region is ignored: neither TP nor FP). From the matches: TP, FP, FN,
 precision, recall, F1 per class, and per keypoint slot the pixel error, the error
 normalised by the ground-truth box (MMPose's bbox-normalised PCK: each axis divided by
-the box's width or height), PCK at given thresholds, and visibility precision/recall.
+the box's width or height), PCK at given thresholds, visibility precision/recall, and,
+for predictions with ``keypoint_visibility``, the three-state confusion per class and slot
+(:mod:`.visibility`).
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .visibility import visibility_confusion
 
 
 def box_iou_xyxy(dets: np.ndarray, gts: np.ndarray, crowd: np.ndarray) -> np.ndarray:
@@ -72,17 +76,22 @@ class MatchAccumulator:
         self._err_px: List[List[np.ndarray]] = [[] for _ in range(num_slots)]
         self._err_norm: List[List[np.ndarray]] = [[] for _ in range(num_slots)]
         self._vis = np.zeros((num_slots, 3), np.int64)  # TP, predicted visible, GT labelled
+        #: (C, K, 3, 3) ground-truth v x predicted v of matched detections' own slots
+        #: (counted only for detections given with ``det_kpt_vis``).
+        self.vis_confusion = np.zeros((num_classes, num_slots, 3, 3), np.int64)
 
     def add(self, label: int, slots: Sequence[int], det_boxes: np.ndarray,
             det_kpts: np.ndarray, det_kpt_scores: np.ndarray, gt_boxes: np.ndarray,
             gt_crowd: np.ndarray, gt_kpts: np.ndarray, iou_thr: float,
-            kpt_score_thr: float) -> None:
+            kpt_score_thr: float, det_kpt_vis: Optional[np.ndarray] = None) -> None:
         """One image, one class, detections above the score threshold sorted by score.
 
         Args:
             det_boxes: (D, 4) xyxy. det_kpts: (D, K_total, 2). det_kpt_scores: (D, K_total).
             gt_boxes: (G, 4) xyxy. gt_crowd: (G,) bool. gt_kpts: (G, K_c, 3) in the
                 class's own keypoint order (``slots`` maps it to K_total slots).
+            det_kpt_vis: (D, K_total, 3) probabilities of v = 0, 1, 2 (the prediction's
+                ``keypoint_visibility``), or None: no visibility confusion counted.
         """
         num_gt = int((~gt_crowd).sum())
         if len(det_boxes) == 0 or len(gt_boxes) == 0:
@@ -112,6 +121,10 @@ class MatchAccumulator:
         np.add.at(self._vis, (slots, 0), (labelled & predicted).sum(0))
         np.add.at(self._vis, (slots, 1), predicted.sum(0))
         np.add.at(self._vis, (slots, 2), labelled.sum(0))
+        if det_kpt_vis is not None:
+            # every slot of the class counts, labelled or not: v = 0 is a state too
+            self.vis_confusion[label, slots] += visibility_confusion(
+                g[..., 2], det_kpt_vis[hit][:, slots])
 
     def class_counts(self) -> Dict[str, np.ndarray]:
         """TP, FP, FN, precision, recall, F1 per class (0 where undefined)."""

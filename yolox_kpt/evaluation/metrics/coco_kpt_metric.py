@@ -13,9 +13,9 @@ from mmengine.logging import MMLogger
 from terminaltables import AsciiTable
 
 from ...keypoint_layout import KeypointLayout
-from ..functional import (BOX_SUMMARY, KPT_SUMMARY, MatchAccumulator, box_results,
+from ..functional import (BOX_SUMMARY, KPT_SUMMARY, VIS_RATES, MatchAccumulator, box_results,
                           coco_xywh_to_xyxy, keypoint_results, load_coco, resolve_backend,
-                          run_cocoeval, split_by_class, summarize)
+                          run_cocoeval, split_by_class, summarize, visibility_rates)
 
 _BOX_KEYS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 # A logged table: its title, and rows of cells (the first row is the header).
@@ -42,6 +42,16 @@ class CocoKptMetric(BaseMetric):
       ``kpt_PCK@<t>_<kpt>``, ``kpt_vis_P_<kpt>``/``kpt_vis_R_<kpt>`` (predicted visible
       = keypoint score >= ``kpt_score_thr``, labelled = v > 0), and pooled over slots
       ``kpt_err_px``, ``kpt_err_norm``, ``kpt_PCK@<t>``.
+    * Three-state visibility, for predictions with ``keypoint_visibility`` (N, K, 3) (heads
+      with the occlusion branch), when the ground truth uses v = 1 at all: on the same
+      matched detections, every slot of the class counted (v = 0 included), ground-truth v
+      against ``visibility_states(keypoint_visibility)``. The 3x3 confusion per class and slot
+      is logged as a table; the rates of
+      :func:`~yolox_kpt.evaluation.functional.visibility_rates` (``occluded_recall``,
+      ``occluded_precision``, ``visible_acc``, ``absent_acc``, ``acc``) are returned as
+      ``vis_<rate>`` (all classes), ``vis_<rate>_<class>`` and ``vis_<rate>_<kpt>`` (a
+      slot, over the classes that own it), defined values only. Skipped, with a log line,
+      for older models' predictions or labels without v = 1.
 
     Args:
         ann_file (str): COCO keypoint ground truth of the evaluated split.
@@ -98,13 +108,16 @@ class CocoKptMetric(BaseMetric):
             if 'keypoints' not in pred:
                 raise KeyError(f"predictions for image id {sample['img_id']} have no "
                                "keypoints: CocoKptMetric scores models with YOLOXKptHead")
-            self.results.append(dict(
+            result = dict(
                 img_id=sample['img_id'],
                 bboxes=_numpy(pred['bboxes']),
                 scores=_numpy(pred['scores']),
                 labels=_numpy(pred['labels']),
                 keypoints=_numpy(pred['keypoints']),
-                keypoint_scores=_numpy(pred['keypoint_scores'])))
+                keypoint_scores=_numpy(pred['keypoint_scores']))
+            if 'keypoint_visibility' in pred:  # heads with the occlusion branch
+                result['keypoint_visibility'] = _numpy(pred['keypoint_visibility'])
+            self.results.append(result)
 
     def _layout(self) -> KeypointLayout:
         meta = self.dataset_meta or {}
@@ -214,6 +227,7 @@ class CocoKptMetric(BaseMetric):
         acc = MatchAccumulator(layout.num_classes, layout.num_keypoints, self.pck_thrs)
         gt_index = self._gt_by_image()
         empty = (np.zeros((0, 4)), np.zeros(0, bool), np.zeros((0, 0, 3)))
+        with_vis = _with_visibility(results)
         for res in results:
             gts = gt_index.get(int(res['img_id']), {})
             by_class = split_by_class(np.asarray(res['labels']).astype(np.int64),
@@ -225,16 +239,17 @@ class CocoKptMetric(BaseMetric):
                         np.asarray(res['bboxes'], np.float64)[idx],
                         np.asarray(res['keypoints'], np.float64)[idx],
                         np.asarray(res['keypoint_scores'], np.float64)[idx], gt_boxes,
-                        gt_crowd, gt_kpts, self.iou_thr, self.kpt_score_thr)
+                        gt_crowd, gt_kpts, self.iou_thr, self.kpt_score_thr,
+                        np.asarray(res['keypoint_visibility'])[idx] if with_vis else None)
         return acc
 
     def _has_gt(self, cat_ids: Sequence[int], img_ids: Sequence[int]) -> bool:
         return bool(self._coco_gt.getAnnIds(imgIds=list(img_ids), catIds=list(cat_ids)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """The metrics of the class docstring, in four phases: box AP, keypoint AP, counts
-        at the operating point, per-slot keypoint errors of the matched detections. Each
-        phase also gives a table, logged at the end.
+        """The metrics of the class docstring, in five phases: box AP, keypoint AP, counts
+        at the operating point, per-slot keypoint errors and three-state visibility of the
+        matched detections. Each phase also gives a table, logged at the end.
 
         Args:
             results (list[dict]): per image, what :meth:`process` kept.
@@ -257,7 +272,8 @@ class CocoKptMetric(BaseMetric):
         phases = (self._box_ap(stacked, layout, cat_ids, img_ids),
                   self._keypoint_ap(stacked, layout, cat_ids, img_ids),
                   self._counts(acc, layout),
-                  self._slot_errors(acc, layout))
+                  self._slot_errors(acc, layout),
+                  self._visibility(acc, layout, results, img_ids))
         metrics: Dict[str, float] = OrderedDict()
         for phase_metrics, _ in phases:
             metrics.update(phase_metrics)
@@ -384,6 +400,61 @@ class CocoKptMetric(BaseMetric):
                     metrics[f'kpt_{key}_{name}'] = float(errors[key][slot])
             rows.append([name, str(n[slot]), *(_fmt(errors[k][slot]) for k in slot_keys)])
         return metrics, ('Keypoints of matched detections (labelled ground truth)', rows)
+
+
+    def _labels_use_occluded(self, img_ids: Sequence[int]) -> bool:
+        """Whether any ground-truth keypoint of these images has v = 1."""
+        index = self._gt_by_image()
+        return any((kpts[..., 2] == 1).any() for img_id in img_ids
+                   for _, _, kpts in index.get(img_id, {}).values())
+
+    def _visibility(self, acc: MatchAccumulator, layout: KeypointLayout, results: List[dict],
+                    img_ids: List[int]) -> Tuple[Dict[str, float], _Table]:
+        """Three-state visibility of the matched detections' slots (class docstring).
+
+        Returns:
+            tuple: ``vis_<rate>``, ``vis_<rate>_<class>``, ``vis_<rate>_<kpt>``; the table
+            of confusions (rows ground-truth v, predicted v = 0/1/2 in each cell) and rates
+            per class and slot. Both empty when skipped.
+        """
+        metrics: Dict[str, float] = OrderedDict()
+        title = ('Keypoint visibility of matched detections (v=g: predicted 0/1/2 of the '
+                 'points labelled g)')
+        reason = None
+        if not _with_visibility(results):
+            reason = 'the predictions have no keypoint_visibility (no occlusion branch)'
+        elif not self._labels_use_occluded(img_ids):
+            reason = 'the ground truth never labels a keypoint occluded (v = 1)'
+        if reason:
+            MMLogger.get_current_instance().info(f'Keypoint visibility not evaluated: '
+                                                 f'{reason}')
+            return metrics, (title, [])
+        conf = acc.vis_confusion  # (C, K, 3, 3)
+        pooled = [('', conf.sum((0, 1)))]
+        pooled += [(f'_{c}', conf[label].sum(0)) for label, c in enumerate(layout.classes)
+                   if layout.class_slots[label]]
+        pooled += [(f'_{k}', conf[:, slot].sum(0))
+                   for slot, k in enumerate(layout.keypoint_names)]
+        for suffix, c in pooled:
+            for rate, value in visibility_rates(c).items():
+                if np.isfinite(value):
+                    metrics[f'vis_{rate}{suffix}'] = float(value)
+        rows = [['class', 'keypoint', 'n', 'v=0', 'v=1', 'v=2', *VIS_RATES]]
+        for label, cls_name in enumerate(layout.classes):
+            slots = layout.class_slots[label]
+            cells = [(layout.keypoint_names[s], conf[label, s]) for s in slots]
+            for name, c in cells + ([('all', conf[label, list(slots)].sum(0))] if slots
+                                    else []):
+                rates = visibility_rates(c)
+                rows.append([cls_name, name, str(int(c.sum())),
+                             *('/'.join(str(int(n)) for n in row) for row in c),
+                             *(_fmt(rates[r]) for r in VIS_RATES)])
+        return metrics, (title, rows)
+
+
+def _with_visibility(results: List[dict]) -> bool:
+    """Whether every image's predictions carry ``keypoint_visibility``."""
+    return bool(results) and all('keypoint_visibility' in r for r in results)
 
 
 def _numpy(x) -> np.ndarray:

@@ -1,3 +1,3 @@
-from .yolox_kpt_head import YOLOXKptHead
+from .yolox_kpt_head import YOLOXKptHead, keypoint_visibility
 
-__all__ = ['YOLOXKptHead']
+__all__ = ['YOLOXKptHead', 'keypoint_visibility']

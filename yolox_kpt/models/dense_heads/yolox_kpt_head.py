@@ -1,6 +1,7 @@
 """YOLOX head with a keypoint branch and per-class keypoint sets."""
 import bisect
 import itertools
+import logging
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -10,6 +11,8 @@ from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType, OptInstanceList, reduce_mean
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
+from mmengine.model import bias_init_with_prob
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -26,8 +29,10 @@ class YOLOXKptHead(YOLOXHead):
     features instead (``kpt_stacked_convs=0``: only two 1x1 convs, the light option whose
     cost and accuracy: docs/benchmarks.md). Either way classification, box and
     objectness outputs are exactly stock YOLOX's, and a stock YOLOX checkpoint loads with
-    only the keypoint layers missing. The branch ends in two 1x1 convs: offsets
-    (K_total x 2) and visibility logits (K_total).
+    only the keypoint layers missing. The branch ends in 1x1 convs: offsets
+    (K_total x 2), "labelled" logits (K_total; ``keypoint_scores``) and, unless
+    ``loss_kpt_occ`` is None, "occluded" logits (K_total; P(v == 1 | v > 0)), which
+    together give each slot's three COCO visibility states (``keypoint_visibility``).
     A keypoint decodes as ``offset * stride + prior``, the way YOLOX decodes box centres.
     Training runs ``YOLOXHead``'s own loss and targets and adds the keypoint losses on the
     positives its assignment picks (see :meth:`loss_by_feat`).
@@ -52,6 +57,9 @@ class YOLOXKptHead(YOLOXHead):
         loss_kpt_oks (dict, optional): OKS loss config (``OKSLoss``); None disables it.
         loss_kpt_l1 (dict, optional): L1 loss on offsets in stride units; None disables.
         loss_kpt_vis (dict, optional): Visibility BCE; target is "labelled" (v > 0).
+        loss_kpt_occ (dict, optional): Occlusion BCE of the ``conv_kpt_occ`` branch;
+            target is "occluded" (v == 1), on owned and labelled (v > 0) slots only. None
+            builds no such branch and predicts no ``keypoint_visibility``.
         kpt_vis_weights (tuple[float]): Weight of a keypoint in the OKS and L1 losses by its
             COCO v (0, 1, 2): default (0, 1, 1) trains on every labelled point; e.g.
             (0, 0.5, 1) trusts occluded (v=1) positions half as much.
@@ -67,6 +75,8 @@ class YOLOXKptHead(YOLOXHead):
                  loss_kpt_oks: OptConfigType = dict(type='OKSLoss', loss_weight=10.0),
                  loss_kpt_l1: OptConfigType = None,
                  loss_kpt_vis: OptConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+                 loss_kpt_occ: OptConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
                  kpt_vis_weights: Sequence[float] = (0.0, 1.0, 1.0),
                  **kwargs) -> None:
@@ -88,6 +98,7 @@ class YOLOXKptHead(YOLOXHead):
             kpt_stacked_convs = 1
         self.kpt_stacked_convs = kpt_stacked_convs
         self.kpt_use_depthwise = kpt_use_depthwise
+        self.with_kpt_occ = bool(loss_kpt_occ)  # read by _init_layers, inside super()
         super().__init__(*args, **kwargs)
         if self.test_cfg is not None and self.test_cfg.get('max_per_img', -1) > 0:
             # NMS stops at max_per_img itself (mmcv's nms max_num): cheaper than a slice after
@@ -95,6 +106,7 @@ class YOLOXKptHead(YOLOXHead):
         self.loss_kpt_oks = MODELS.build(loss_kpt_oks) if loss_kpt_oks else None
         self.loss_kpt_l1 = MODELS.build(loss_kpt_l1) if loss_kpt_l1 else None
         self.loss_kpt_vis = MODELS.build(loss_kpt_vis) if loss_kpt_vis else None
+        self.loss_kpt_occ = MODELS.build(loss_kpt_occ) if loss_kpt_occ else None
         # Not persistent: derived from the config, so checkpoints stay stock-compatible.
         self.register_buffer('class_slot_mask',
                              torch.from_numpy(self.layout.class_slot_mask()),
@@ -131,32 +143,88 @@ class YOLOXKptHead(YOLOXHead):
             self.multi_level_conv_kpt_vis.append(
                 nn.Conv2d(self.feat_channels, self.num_keypoints, 1))
         self.stacked_convs, self.use_depthwise = num_convs, use_depthwise
+        # No random draw (skip_init, then a fixed start): every other layer gets the same
+        # random weights with and without this branch, as before it existed.
+        self.multi_level_conv_kpt_occ = nn.ModuleList(
+            nn.utils.skip_init(nn.Conv2d, self.feat_channels, self.num_keypoints, 1)
+            for _ in self.strides) if self.with_kpt_occ else None
+        self._init_kpt_occ()
+
+    def _init_kpt_occ(self) -> None:
+        """Occlusion logits start at "never occluded": zero weights, bias at P = 0.01 (YOLOX's
+        prior for its class and objectness logits). The untrained branch then predicts
+        the old meaning, labelled = visible (v = 2), instead of random states; zero 1x1
+        weights still get gradients (the features are not zero)."""
+        for conv in self.multi_level_conv_kpt_occ or ():
+            with torch.no_grad():
+                conv.weight.zero_()
+                conv.bias.fill_(bias_init_with_prob(0.01))
+
+    def init_weights(self) -> None:
+        """``YOLOXHead.init_weights``, the occlusion convs excepted: they keep the fixed
+        start of :meth:`_init_kpt_occ` (mmengine's Kaiming init would draw random numbers
+        for them, and so change the draws of whatever is initialised after)."""
+        occ = self.multi_level_conv_kpt_occ
+        if occ is not None:
+            self._modules['multi_level_conv_kpt_occ'] = None  # same key: order kept
+        try:
+            super().init_weights()
+        finally:
+            if occ is not None:
+                self._modules['multi_level_conv_kpt_occ'] = occ
+        self._init_kpt_occ()
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """A checkpoint of this head from before the occlusion branch (keypoint layers but
+        no ``multi_level_conv_kpt_occ``) loads with that branch at its fixed start
+        (:meth:`_init_kpt_occ`, "never occluded"), so its ``keypoint_visibility`` keeps
+        the old meaning, labelled = visible, and a warning names the branch as untrained.
+        A stock YOLOX checkpoint (no keypoint layer at all) is left to the usual
+        missing-keys report."""
+        occ = f'{prefix}multi_level_conv_kpt_occ.'
+        if (self.with_kpt_occ and f'{prefix}multi_level_conv_kpt_vis.0.weight' in state_dict
+                and not any(k.startswith(occ) for k in state_dict)):
+            self._init_kpt_occ()
+            for name, param in self.multi_level_conv_kpt_occ.named_parameters():
+                state_dict[occ + name] = param.detach().clone()
+            print_log(
+                'The checkpoint has no multi_level_conv_kpt_occ weights (it predates the '
+                'occlusion branch): that branch is untrained and starts at "never '
+                'occluded", so keypoint_visibility gives v = 2 for every labelled point. '
+                'Train with loss_kpt_occ to predict v = 1.', logger='current',
+                level=logging.WARNING)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tuple[Tensor]) -> Tuple[List[Tensor], ...]:
-        """Stock YOLOX outputs plus keypoint offsets and visibility logits.
+        """Stock YOLOX outputs plus keypoint offsets, "labelled" and "occluded" logits.
 
         Returns:
             tuple: ``cls_scores`` (B, C, H, W), ``bbox_preds`` (B, 4, H, W),
             ``objectnesses`` (B, 1, H, W), ``kpt_offsets`` (B, 2K, H, W) as (x0, y0, x1, ...),
-            ``kpt_vis`` (B, K, H, W); each a list over levels.
+            ``kpt_vis`` (B, K, H, W) logits of v > 0, ``kpt_occ`` (B, K, H, W) logits of
+            v == 1 given v > 0 (None per level when ``loss_kpt_occ`` is None); each a list
+            over levels. Always six lists: ``loss_by_feat`` takes them positionally.
         """
+        conv_kpt_occ = self.multi_level_conv_kpt_occ or [None] * len(self.strides)
         return multi_apply(self._forward_single_kpt, x, self.multi_level_cls_convs,
                            self.multi_level_reg_convs, self.multi_level_conv_cls,
                            self.multi_level_conv_reg, self.multi_level_conv_obj,
                            self.multi_level_kpt_convs, self.multi_level_conv_kpt,
-                           self.multi_level_conv_kpt_vis)
+                           self.multi_level_conv_kpt_vis, conv_kpt_occ)
 
     def _forward_single_kpt(self, x: Tensor, cls_convs: nn.Module, reg_convs: nn.Module,
                             conv_cls: nn.Module, conv_reg: nn.Module, conv_obj: nn.Module,
                             kpt_convs: nn.Module, conv_kpt: nn.Module,
-                            conv_kpt_vis: nn.Module) -> Tuple[Tensor, ...]:
+                            conv_kpt_vis: nn.Module,
+                            conv_kpt_occ: Optional[nn.Module]) -> Tuple[Tensor, ...]:
         """``YOLOXHead.forward_single`` (same layers, same order) plus the keypoint branch,
         which reads ``x`` or the box branch's features."""
         cls_feat = cls_convs(x)
         reg_feat = reg_convs(x)
         kpt_feat = kpt_convs(reg_feat if self.kpt_feat == 'reg' else x)
         return (conv_cls(cls_feat), conv_reg(reg_feat), conv_obj(reg_feat), conv_kpt(kpt_feat),
-                conv_kpt_vis(kpt_feat))
+                conv_kpt_vis(kpt_feat),
+                None if conv_kpt_occ is None else conv_kpt_occ(kpt_feat))
 
     # ----------------------------------------------------------------- helpers
     def _flatten(self, preds: Sequence[Tensor], channels: int) -> Tensor:
@@ -177,31 +245,44 @@ class YOLOXKptHead(YOLOXHead):
         offsets = kpt_offsets.reshape(*kpt_offsets.shape[:-1], self.num_keypoints, 2)
         return offsets * priors[:, None, 2:] + priors[:, None, :2]
 
-    def _flatten_all(self, cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis):
+    def _flatten_occ(self, kpt_occ: Optional[Sequence[Optional[Tensor]]]) -> Optional[Tensor]:
+        """Levels of ``kpt_occ`` (B, K, H, W) to (B, P, K); None without the branch."""
+        if kpt_occ is None or kpt_occ[0] is None:
+            return None
+        return self._flatten(kpt_occ, self.num_keypoints)
+
+    def _flatten_all(self, cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis,
+                     kpt_occ=None):
         priors = self._flat_priors(cls_scores)
         flat_cls = self._flatten(cls_scores, self.cls_out_channels)
         flat_bbox_preds = self._flatten(bbox_preds, 4)
         flat_obj = self._flatten(objectnesses, 1)[..., 0]
         flat_kpt_off = self._flatten(kpt_offsets, 2 * self.num_keypoints)
         flat_vis = self._flatten(kpt_vis, self.num_keypoints)
-        return priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis
+        return (priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis,
+                self._flatten_occ(kpt_occ))
 
     # --------------------------------------------------------------- inference
     def decode_all(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                    objectnesses: List[Tensor], kpt_offsets: List[Tensor],
-                   kpt_vis: List[Tensor]) -> Tuple[Tensor, ...]:
+                   kpt_vis: List[Tensor],
+                   kpt_occ: Optional[List[Optional[Tensor]]] = None) -> Tuple[Tensor, ...]:
         """Every prior of the batch decoded, for the export (``predict_by_feat`` decodes
         keypoints of the candidates above the score threshold only).
 
         Returns:
             tuple: ``bboxes`` (B, P, 4) in input pixels, class scores (B, P, C) and
             objectness (B, P) after sigmoid, ``keypoints`` (B, P, K, 2) in input pixels,
-            keypoint scores (B, P, K).
+            keypoint scores (B, P, K) = P(v > 0), occluded probabilities (B, P, K) =
+            P(v == 1 | v > 0) or None without the branch (:func:`keypoint_visibility`
+            combines the last two, once slots the class does not own have score 0).
         """
-        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis = \
-            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)
+        priors, flat_cls, flat_bbox_preds, flat_obj, flat_kpt_off, flat_vis, flat_occ = \
+            self._flatten_all(cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis,
+                              kpt_occ)
         return (self._bbox_decode(priors, flat_bbox_preds), flat_cls.sigmoid(),
-                flat_obj.sigmoid(), self._kpt_decode(priors, flat_kpt_off), flat_vis.sigmoid())
+                flat_obj.sigmoid(), self._kpt_decode(priors, flat_kpt_off), flat_vis.sigmoid(),
+                None if flat_occ is None else flat_occ.sigmoid())
 
     def predict_by_feat(self,
                         cls_scores: List[Tensor],
@@ -209,16 +290,26 @@ class YOLOXKptHead(YOLOXHead):
                         objectnesses: List[Tensor],
                         kpt_offsets: List[Tensor],
                         kpt_vis: List[Tensor],
+                        kpt_occ: Optional[List[Optional[Tensor]]] = None,
                         batch_img_metas: Optional[List[dict]] = None,
                         cfg: Optional[ConfigDict] = None,
                         rescale: bool = False,
                         with_nms: bool = True) -> List[InstanceData]:
         """Stock YOLOX post-processing, with keypoints following their boxes.
 
+        Args:
+            cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis, kpt_occ: the
+                lists :meth:`forward` returns (``kpt_occ`` None, or None per level, without
+                the occlusion branch).
+            batch_img_metas, cfg, rescale, with_nms: as ``YOLOXHead.predict_by_feat``.
+
         Returns:
             list[InstanceData]: per image ``bboxes`` (N, 4), ``scores`` (N,), ``labels``
-            (N,), ``keypoints`` (N, K, 2) and ``keypoint_scores`` (N, K); slots the class
-            does not own are 0. With ``rescale``, coordinates are in the original image.
+            (N,), ``keypoints`` (N, K, 2) and ``keypoint_scores`` (N, K) = P(v > 0); slots
+            the class does not own are 0. With the occlusion branch also
+            ``keypoint_visibility`` (N, K, 3) float32: P(v = 0, 1, 2) per slot, (1, 0, 0) in
+            slots the class does not own (:func:`keypoint_visibility`). With ``rescale``,
+            coordinates are in the original image.
         """
         cfg = self.test_cfg if cfg is None else cfg
         priors = self._flat_priors(cls_scores)
@@ -246,13 +337,18 @@ class YOLOXKptHead(YOLOXHead):
                 results = results[:cfg.max_per_img]
             inds = results.prior_inds
             del results.prior_inds
-            offsets, vis = _gather_priors((kpt_offsets, kpt_vis), img_id, inds, level_ends)
+            with_occ = kpt_occ is not None and kpt_occ[0] is not None
+            maps = (kpt_offsets, kpt_vis, kpt_occ) if with_occ else (kpt_offsets, kpt_vis)
+            offsets, vis, *occ = _gather_priors(maps, img_id, inds, level_ends)
             keypoints = self._kpt_decode(priors[inds], offsets)
             if rescale:
                 keypoints = keypoints / keypoints.new_tensor(img_meta['scale_factor'])
             owned = self.class_slot_mask[results.labels]
             results.keypoints = torch.where(owned[..., None], keypoints, 0.0)
             results.keypoint_scores = torch.where(owned, vis.sigmoid(), 0.0)
+            if with_occ:
+                results.keypoint_visibility = keypoint_visibility(results.keypoint_scores,
+                                                                  occ[0].sigmoid())
             result_list.append(results)
         return result_list
 
@@ -263,11 +359,12 @@ class YOLOXKptHead(YOLOXHead):
                      objectnesses: Sequence[Tensor],
                      kpt_offsets: Sequence[Tensor],
                      kpt_vis: Sequence[Tensor],
+                     kpt_occ: Sequence[Optional[Tensor]],
                      batch_gt_instances: Sequence[InstanceData],
                      batch_img_metas: Sequence[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> dict:
         """``YOLOXHead.loss_by_feat`` (called, not copied) plus ``loss_kpt_oks`` /
-        ``loss_kpt_l1`` / ``loss_kpt_vis``.
+        ``loss_kpt_l1`` / ``loss_kpt_vis`` / ``loss_kpt_occ``.
 
         The parent assigns, builds the box targets and computes the box losses; its
         per-image ``_get_targets_single`` (extended below) lends the assigner that image's
@@ -278,7 +375,9 @@ class YOLOXKptHead(YOLOXHead):
             cls_scores, bbox_preds, objectnesses (list[Tensor]): per level (B, C, H, W),
                 (B, 4, H, W), (B, 1, H, W), as ``YOLOXHead``.
             kpt_offsets (list[Tensor]): per level (B, 2K, H, W).
-            kpt_vis (list[Tensor]): per level (B, K, H, W) visibility logits.
+            kpt_vis (list[Tensor]): per level (B, K, H, W) "labelled" (v > 0) logits.
+            kpt_occ (list[Tensor | None]): per level (B, K, H, W) "occluded" (v == 1 given
+                v > 0) logits, or None per level without the branch.
             batch_gt_instances (list[InstanceData]): need ``keypoints`` (N, K, 2) and
                 ``keypoints_visible`` (N, K), which ``PackKptDetInputs`` provides.
             batch_img_metas (list[dict]): as ``YOLOXHead``.
@@ -292,8 +391,8 @@ class YOLOXKptHead(YOLOXHead):
         if torch.is_autocast_enabled(device_type):
             # bfloat16 keeps 8 significant bits: decoded box corners and keypoints of a
             # 320-pixel frame would round to 2 pixels, and SimOTA's costs with them.
-            maps = [[m.float() for m in level_maps] for level_maps in
-                    (cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis)]
+            maps = [[None if m is None else m.float() for m in level_maps] for level_maps in
+                    (cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis, kpt_occ)]
             with torch.autocast(device_type, enabled=False):
                 return self.loss_by_feat(*maps, batch_gt_instances, batch_img_metas,
                                          batch_gt_instances_ignore)
@@ -306,6 +405,7 @@ class YOLOXKptHead(YOLOXHead):
         flat_kpts = self._kpt_decode(priors,
                                      self._flatten(kpt_offsets, 2 * self.num_keypoints))
         flat_vis = self._flatten(kpt_vis, self.num_keypoints)
+        flat_occ = self._flatten_occ(kpt_occ)
 
         # The parent maps _get_targets_single over the images in order; each call takes
         # its image's keypoints from the iterator and appends its targets.
@@ -324,18 +424,20 @@ class YOLOXKptHead(YOLOXHead):
             self._kpt_losses(
                 flat_kpts.view(-1, self.num_keypoints, 2)[pos_masks],
                 flat_vis.view(-1, self.num_keypoints)[pos_masks],
+                None if flat_occ is None else flat_occ.view(-1, self.num_keypoints)[pos_masks],
                 priors.repeat(num_imgs, 1)[pos_masks], kpt_targets, kpt_visible, kpt_owned,
                 bbox_targets))
         return losses
 
-    def _kpt_losses(self, pred_kpts: Tensor, pred_vis: Tensor, priors: Tensor,
-                    kpt_targets: Tensor, kpt_visible: Tensor, kpt_owned: Tensor,
+    def _kpt_losses(self, pred_kpts: Tensor, pred_vis: Tensor, pred_occ: Optional[Tensor],
+                    priors: Tensor, kpt_targets: Tensor, kpt_visible: Tensor, kpt_owned: Tensor,
                     bbox_targets: Tensor) -> dict:
         """Keypoint losses over positive priors.
 
         Args:
             pred_kpts (Tensor): (Npos, K, 2) decoded keypoints.
-            pred_vis (Tensor): (Npos, K) visibility logits.
+            pred_vis (Tensor): (Npos, K) "labelled" logits.
+            pred_occ (Tensor, optional): (Npos, K) "occluded" logits.
             priors (Tensor): (Npos, 4) x, y, stride_w, stride_h.
             kpt_targets (Tensor): (Npos, K, 2) assigned ground-truth keypoints.
             kpt_visible (Tensor): (Npos, K) their COCO v.
@@ -350,7 +452,10 @@ class YOLOXKptHead(YOLOXHead):
         owned = kpt_owned.to(pred_vis.dtype)
         vis_index = kpt_visible.round().clamp(0, 2).long()
         labelled = owned * self.kpt_vis_weights.to(pred_vis.dtype)[vis_index]
+        # Every output in the graph (DDP wants a gradient, even 0, for each parameter).
         zero = pred_kpts.sum() * 0 + pred_vis.sum() * 0
+        if pred_occ is not None:
+            zero = zero + pred_occ.sum() * 0
         losses = {}
         if self.loss_kpt_oks is not None:
             areas = (bbox_targets[:, 2] - bbox_targets[:, 0]) * (bbox_targets[:, 3] -
@@ -369,6 +474,13 @@ class YOLOXKptHead(YOLOXHead):
             losses['loss_kpt_vis'] = self.loss_kpt_vis(
                 pred_vis, (kpt_visible > 0).to(pred_vis.dtype), owned,
                 avg_factor=_global_count(owned)) + zero
+        if self.loss_kpt_occ is not None and pred_occ is not None:
+            # P(v == 1 | v > 0): only labelled slots say anything about occlusion. Labels
+            # that never use v = 1 give target 0 everywhere (it trains to "visible").
+            occ_weight = owned * (kpt_visible > 0).to(pred_occ.dtype)
+            losses['loss_kpt_occ'] = self.loss_kpt_occ(
+                pred_occ, (kpt_visible.round() == 1).to(pred_occ.dtype), occ_weight,
+                avg_factor=_global_count(occ_weight)) + zero
         return losses
 
     @torch.no_grad()
@@ -448,6 +560,22 @@ class _AssignerWithKeypoints:
                                            gt_instances_ignore=gt_instances_ignore,
                                            **self.layout_tensors, **kwargs)
         return self.result
+
+
+def keypoint_visibility(keypoint_scores: Tensor, occluded: Tensor) -> Tensor:
+    """Probabilities of the three COCO visibility states of each keypoint slot.
+
+    Args:
+        keypoint_scores (Tensor): (..., K) s = P(v > 0), 0 in slots the class does not own.
+        occluded (Tensor): (..., K) o = P(v == 1 | v > 0).
+
+    Returns:
+        Tensor: (..., K, 3) float32 (1 - s, s * o, s * (1 - o)) = P(v = 0, 1, 2); they
+        sum to 1, and a slot with s = 0 (not owned) is (1, 0, 0). The predicted COCO v is
+        ``keypoint_layout.visibility_states`` of them.
+    """
+    s, o = keypoint_scores.float(), occluded.float()
+    return torch.stack([1 - s, s * o, s * (1 - o)], dim=-1)
 
 
 def _global_count(mask: Tensor) -> float:

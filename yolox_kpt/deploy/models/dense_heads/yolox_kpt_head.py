@@ -2,9 +2,10 @@
 
 Outputs ``dets`` (B, N, 5) x1 y1 x2 y2 score, ``labels`` (B, N) and ``keypoints``
 (B, N, K_total, 3) x y score, in the network input's pixels (the backend model or the
-runtime rescales to the original image, as mmdeploy does for boxes): the export contract of
-:mod:`yolox_kpt.runtime.contract`. Packing keypoints with their scores into one tensor keeps
-the graph at three outputs; ``contract.unpack_outputs`` is the one place that splits them.
+runtime rescales to the original image, as mmdeploy does for boxes), then
+``keypoint_visibility`` (B, N, K_total, 3), P(COCO v = 0, 1, 2) per slot: the export
+contract of :mod:`yolox_kpt.runtime.contract`. Packing keypoints with their scores into one
+tensor saves an output; ``contract.unpack_outputs`` is the one place that splits them.
 """
 from typing import List, Optional
 
@@ -12,8 +13,15 @@ import torch
 from mmdeploy.codebase.mmdet.deploy import get_post_processing_params
 from mmdeploy.core import FUNCTION_REWRITER
 from mmdeploy.mmcv.ops.nms import ONNXNMSop, multiclass_nms
+from mmdeploy.utils import get_ir_config
 from mmengine.config import ConfigDict
 from torch import Tensor
+
+from ....models.dense_heads.yolox_kpt_head import keypoint_visibility
+from ....runtime.contract import OUTPUT_NAMES
+
+#: The optional fourth output (``yolox_kpt.runtime.contract.OUTPUT_NAMES``).
+VISIBILITY = OUTPUT_NAMES[3]
 
 
 def onnx_multiclass_nms(boxes: Tensor, scores: Tensor, max_output_boxes_per_class: int,
@@ -55,6 +63,7 @@ def yolox_kpt_head__predict_by_feat(self,
                                     objectnesses: List[Tensor],
                                     kpt_offsets: List[Tensor],
                                     kpt_vis: List[Tensor],
+                                    kpt_occ: Optional[List[Optional[Tensor]]] = None,
                                     batch_img_metas: Optional[List[dict]] = None,
                                     cfg: Optional[ConfigDict] = None,
                                     rescale: bool = False,
@@ -65,19 +74,31 @@ def yolox_kpt_head__predict_by_feat(self,
     mmdet's YOLOX post-processing does, so exported and PyTorch detections agree; foreign
     keypoint slots of each detection's class are zeroed, as in PyTorch.
 
+    ``keypoint_visibility`` is output when the deploy config's ``output_names`` list it and
+    the head has the occlusion branch (``kpt_occ`` not None; ``export_onnx`` drops the name
+    from the config for a head without it). It is computed after NMS from the kept
+    priors' occlusion probabilities and the masked keypoint scores, by the function
+    PyTorch's ``predict_by_feat`` uses: foreign slots and padded rows are (1, 0, 0).
+
     Returns:
-        tuple: ``dets`` (B, N, 5), ``labels`` (B, N), ``keypoints`` (B, N, K, 3); without
-        NMS, ``bboxes`` (B, P, 4), ``scores`` (B, P, C), ``keypoints`` (B, P, K, 3).
+        tuple: ``dets`` (B, N, 5), ``labels`` (B, N), ``keypoints`` (B, N, K, 3), or with
+        visibility ``dets``, ``labels``, (``keypoints``, ``keypoint_visibility`` (B, N, K,
+        3)), which the ONNX graph flattens into four outputs; without NMS, ``bboxes``
+        (B, P, 4), ``scores`` (B, P, C) and ``keypoints`` (B, P, K, 3) (or the pair).
     """
     ctx = FUNCTION_REWRITER.get_context()
     deploy_cfg = ctx.cfg
     cfg = self.test_cfg if cfg is None else cfg
-    bboxes, cls, obj, kpts, kpt_scores = self.decode_all(cls_scores, bbox_preds, objectnesses,
-                                                         kpt_offsets, kpt_vis)
+    bboxes, cls, obj, kpts, kpt_scores, occluded = self.decode_all(
+        cls_scores, bbox_preds, objectnesses, kpt_offsets, kpt_vis, kpt_occ)
+    with_vis = occluded is not None and VISIBILITY in get_ir_config(deploy_cfg).get(
+        'output_names', ())
     best = cls.max(-1, keepdim=True)[0]
     scores = torch.where(cls >= best, cls, torch.zeros_like(cls)) * obj[..., None]
     keypoints = torch.cat([kpts, kpt_scores[..., None]], dim=-1)
     if not with_nms:
+        if with_vis:  # nested as below
+            return bboxes, scores, (keypoints, keypoint_visibility(kpt_scores, occluded))
         return bboxes, scores, keypoints
 
     params = get_post_processing_params(deploy_cfg)
@@ -98,6 +119,9 @@ def yolox_kpt_head__predict_by_feat(self,
     scores = torch.cat([scores, scores.new_zeros((scores.shape[0], 1, scores.shape[2]))], 1)
     keypoints = torch.cat(
         [keypoints, keypoints.new_zeros((keypoints.shape[0], 1, *keypoints.shape[2:]))], 1)
+    if with_vis:
+        occluded = torch.cat([occluded, occluded.new_zeros((occluded.shape[0], 1,
+                                                            occluded.shape[2]))], 1)
     if deploy_cfg.get('codebase_config', {}).get('nms_op', 'auto') == 'onnx':
         dets, labels, index = onnx_multiclass_nms(bboxes, scores, **nms_args)
     else:
@@ -110,4 +134,13 @@ def yolox_kpt_head__predict_by_feat(self,
     # padded rows carry label -1 (int Clip is not in opset 11, hence where)
     labels_or_0 = torch.where(labels < 0, torch.zeros_like(labels), labels)
     owned = self.class_slot_mask[labels_or_0].to(keypoints.dtype)
-    return dets, labels, keypoints * owned[..., None]
+    keypoints = keypoints * owned[..., None]
+    if not with_vis:
+        return dets, labels, keypoints
+    # from the masked scores: foreign slots, and padded rows (the zero prior), are (1, 0, 0)
+    visibility = keypoint_visibility(keypoints[..., 2], occluded[batch_inds, index])
+    # mmdeploy marks a single-stage detector's outputs with three names (dets, labels,
+    # masks) and fails on a fourth tensor at the top level; nested in the third place it
+    # passes, and torch.onnx flattens nested outputs in order: the graph still has the
+    # four outputs of OUTPUT_NAMES.
+    return dets, labels, (keypoints, visibility)
