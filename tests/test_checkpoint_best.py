@@ -69,3 +69,13 @@ def test_stock_hook_loses_the_best_on_such_a_kill(tmp_path):
     from mmengine.hooks import CheckpointHook
     _, _, first = _best_then_kill(tmp_path, CheckpointHook)
     assert not list(tmp_path.glob('best_*.pth')), first
+
+
+def test_without_save_best_a_validation_saves_nothing_and_does_not_fail(tmp_path):
+    """mmengine never sets ``best_ckpt_path`` without ``save_best``; the override used to
+    read it after every validation (AttributeError at the first one)."""
+    runner = toy_runner(tmp_path, max_epochs=1, name=f'no_best_{tmp_path.name}')
+    hook = AtomicCheckpointHook(interval=1, save_best=None)
+    hook.before_train(runner)
+    hook._save_best_checkpoint(runner, dict(acc=0.5))
+    assert not list(tmp_path.glob('best_*.pth'))

@@ -305,7 +305,10 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """mmengine's best-checkpoint logic, with the previous best removed only after the
         new best is on disk (mmengine 0.10.7 removes it first, so a kill during the save
-        leaves no best file at all)."""
+        leaves no best file at all). Without ``save_best`` there is nothing to do (mmengine
+        returns early too, and never sets ``best_ckpt_path``)."""
+        if not self.save_best:
+            return
         backend, deferred = self.file_backend, []
         self.file_backend = _DeferredRemoval(backend, deferred)
         try:
