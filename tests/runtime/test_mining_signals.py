@@ -8,6 +8,7 @@ import pytest
 
 from yolox_kpt.keypoint_layout import KeypointLayout
 from yolox_kpt.runtime import Detections, load_calibration
+from yolox_kpt.runtime.geometry import _face_inside
 from yolox_kpt.runtime.mining_signals import (Signal, flip_disagreement, frame_fingerprint,
                                               frame_signals, geometry_implausibility,
                                               keypoint_uncertainty, low_margin,
@@ -26,12 +27,13 @@ CALIBRATION = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)
                        'calibration', 'example_1280x720.json')
 
 
-def dets(boxes, labels, scores=None, keypoints=None, kpt_scores=None):
+def dets(boxes, labels, scores=None, keypoints=None, kpt_scores=None, visibility=None):
     n, k = len(boxes), LAYOUT.num_keypoints
     return Detections(np.asarray(boxes, np.float32).reshape(n, 4),
                       np.full(n, 0.9) if scores is None else np.asarray(scores),
                       np.asarray(labels), np.zeros((n, k, 2)) if keypoints is None else keypoints,
-                      np.zeros((n, k)) if kpt_scores is None else kpt_scores, LAYOUT)
+                      np.zeros((n, k)) if kpt_scores is None else kpt_scores, LAYOUT,
+                      keypoint_visibility=visibility)
 
 
 def vehicle(x, y, heading_deg, cam, score=0.9):
@@ -70,13 +72,20 @@ def test_keypoint_uncertainty_counts_owned_mid_range_slots():
     assert sig.scores[1] == 0 and sig.scores[2] == 0
 
 
-def test_visibility_states_prefers_a_model_visibility_array():
+def test_visibility_states_prefers_the_model_states():
     ks = np.zeros((1, LAYOUT.num_keypoints))
     ks[0, [FL, FR]] = [0.9, 0.1]
     d = dets([[0, 0, 10, 10]], [VEHICLE], kpt_scores=ks)
     assert visibility_states(d, 0.3)[0, [FL, FR, RL]].tolist() == [2, 0, 0]
-    d.keypoint_visible = np.ones((1, LAYOUT.num_keypoints), np.int64)  # a future output
-    assert visibility_states(d, 0.3)[0, [FL, FR, FW]].tolist() == [1, 1, 0]  # FW not owned
+    # a model with the occlusion branch: its predicted COCO v (argmax of the probabilities
+    # of v = 0, 1, 2) wins over the score threshold
+    vis = np.zeros((1, LAYOUT.num_keypoints, 3))
+    vis[..., 0] = 1.0
+    vis[0, FL] = [0.1, 0.7, 0.2]  # occluded, though its score says seen
+    vis[0, FR] = [0.3, 0.1, 0.6]  # visible, though its score says not
+    vis[0, FW] = [0.0, 0.0, 1.0]  # a cyclist's slot: the vehicle does not own it
+    d = dets([[0, 0, 10, 10]], [VEHICLE], kpt_scores=ks, visibility=vis)
+    assert visibility_states(d, 0.3)[0, [FL, FR, RL, FW]].tolist() == [1, 2, 0, 0]
 
 
 def mirrored(d, width):
@@ -280,3 +289,204 @@ def test_temporal_flicker_ignores_untracked_detections():
     history = [(np.array([1, -1]), dets([[0, 0, 10, 10], [50, 50, 60, 60]], [PEDESTRIAN] * 2))
                for _ in range(3)]
     assert [s.scores.tolist() for s in temporal_flicker(history)] == [[0.0, 0.0]] * 3
+
+
+def test_unflip_moves_the_keypoint_visibility_with_its_slot():
+    vis = np.zeros((1, LAYOUT.num_keypoints, 3))
+    vis[..., 0] = 1.0
+    vis[0, FL] = [0.1, 0.8, 0.1]  # the mirrored frame's front-left: the original's right
+    back = unflip_detections(dets([[0, 0, 10, 10]], [VEHICLE], visibility=vis), 100)
+    assert back.keypoint_states[0, [FL, FR]].tolist() == [0, 1]
+    assert unflip_detections(dets([[0, 0, 10, 10]], [VEHICLE]), 100).keypoint_visibility is None
+
+
+# ------------------------------------------- the vectorised signals against plain loops
+# A layout whose vehicle lists its tyres in another order than the footprint's cycle.
+SHUFFLED = KeypointLayout.from_config(dict(
+    classes=('vehicle', 'vehicle_face', 'pedestrian', 'cyclist'),
+    keypoints=dict(vehicle=('rear_right_tyre', 'front_left_tyre', 'rear_left_tyre',
+                            'front_right_tyre'), cyclist=('rear_wheel', 'front_wheel')),
+    sigmas={n: 0.05 for n in TYRES + ('front_wheel', 'rear_wheel')}))
+
+
+def _geometry_reference(d, kpt_thr=0.3, below=0.05, above=0.5, width=0.25, order_tol=0.02,
+                        face_thr=0.3):
+    """geometry_implausibility one detection and one part at a time: (scores, reasons),
+    the first of the best parts winning (as max() picks)."""
+    layout, ramp = d.layout, lambda x, start, w: min(max((x - start) / w, 0.0), 1.0)
+    names = layout.keypoint_names
+    slot = {n: i for i, n in enumerate(names)}
+    faces = d.bboxes[(d.labels == layout.classes.index('vehicle_face')) & (d.scores >= face_thr)]
+    seen = visibility_states(d, kpt_thr) > 0
+    cycle_names = ('front_left_tyre', 'front_right_tyre', 'rear_right_tyre', 'rear_left_tyre')
+    scores, reasons = [], []
+    for i in range(len(d)):
+        x1, y1, x2, y2 = map(float, d.bboxes[i])
+        w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+        contact = [s for s in layout.class_slots[d.labels[i]]
+                   if names[s] in TYRES + ('front_wheel', 'rear_wheel')]
+        parts = [(0.0, '')]
+        for s in (s for s in contact if seen[i, s]):
+            x, y = map(float, d.keypoints[i, s])
+            low, high, side = (y - y2) / h, (y2 - y) / h, max(x1 - x, x - x2) / w
+            parts += [(ramp(low, below, width), f'{names[s]} {low:.2f} box below'),
+                      (ramp(high, above, width), f'{names[s]} {high:.2f} box above'),
+                      (ramp(side, below, width), f'{names[s]} outside the box')]
+        cycle = [slot[n] for n in cycle_names if slot[n] in contact and seen[i, slot[n]]]
+        m = len(cycle)
+        for k in range(m if m > 3 else (1 if m == 3 else 0)):
+            (ax, ay), (bx, by), (cx, cy) = (d.keypoints[i, cycle[(k + j) % m]].astype(float)
+                                            for j in range(3))
+            turn = ((bx - ax) * (cy - by) - (by - ay) * (cx - bx)) / (w * h)
+            parts.append((ramp(-turn, 0.0, order_tol), 'tyres in an impossible order (' +
+                          ' '.join(names[cycle[(k + j) % m]] for j in range(3)) + ')'))
+        pair = {names[s] for s in cycle}
+        for axle in ('front', 'rear'):
+            if m == 2 and len(faces) and pair == {f'{axle}_left_tyre', f'{axle}_right_tyre'} \
+                    and _face_inside(faces, d.bboxes[i]):
+                lx, rx = (float(d.keypoints[i, slot[f'{axle}_{side}_tyre'], 0])
+                          for side in ('left', 'right'))
+                parts.append((ramp((rx - lx if axle == 'front' else lx - rx) / w, 0.0,
+                                   order_tol), f'{axle} left/right swapped for the face seen'))
+        best = max(parts, key=lambda p: p[0])
+        scores.append(best[0])
+        reasons.append(best[1] if best[0] > 0 else '')
+    return scores, reasons
+
+
+def _random_frame(rng, layout, n, visibility=False):
+    """``n`` detections: boxes anywhere, contact points mostly on the box bottom, some
+    below, above, beside it, some tyres swapped; faces inside vehicles; scores around the
+    keypoint threshold (ties of the clipped parts at 1 included)."""
+    labels = rng.integers(0, len(layout.classes), n)
+    x1, y1 = rng.uniform(0, 500, n), rng.uniform(0, 300, n)
+    w, h = rng.choice([0.5, 10.0, 80.0, 200.0], n), rng.choice([0.5, 10.0, 60.0, 150.0], n)
+    boxes = np.stack([x1, y1, x1 + w, y1 + h], 1)
+    for i in np.flatnonzero(labels == layout.classes.index('vehicle_face')):
+        if rng.random() < 0.7 and (labels == 0).any():  # inside a vehicle
+            v = boxes[rng.choice(np.flatnonzero(labels == 0))]
+            boxes[i] = v + [5, 5, -5, -5] * (v[2:] - v[:2]).repeat(2) / 20
+    k = layout.num_keypoints
+    kx = x1[:, None] + w[:, None] * rng.uniform(-0.6, 1.6, (n, k))
+    ky = (y1 + h)[:, None] + h[:, None] * rng.choice([0.0, 0.0, 0.03, -0.2, 0.4, -0.9],
+                                                     (n, k))
+    ky += rng.choice([0.0, 0.5, 3.0], (n, k))
+    owned = layout.class_slot_mask()[labels]
+    ks = rng.choice([0.05, 0.3, 0.31, 0.9], (n, k)) * owned
+    vis = rng.dirichlet(np.ones(3), (n, k)) if visibility else None
+    return Detections(boxes, rng.uniform(0.1, 1.0, n), labels, np.stack([kx, ky], -1), ks,
+                      layout, keypoint_visibility=vis)
+
+
+@pytest.mark.parametrize('layout', [LAYOUT, SHUFFLED])
+def test_geometry_equals_the_per_object_loop(layout):
+    rng = np.random.default_rng(5)
+    for case in range(300):
+        d = _random_frame(rng, layout, int(rng.integers(0, 9)), visibility=case % 3 == 0)
+        sig = geometry_implausibility(d)
+        scores, reasons = _geometry_reference(d)
+        assert sig.scores.tolist() == scores and sig.reasons == reasons, case
+    assert geometry_implausibility(d, order_tol=0.5).scores.tolist() == \
+        _geometry_reference(d, order_tol=0.5)[0]
+
+
+def _near_duplicates_reference(prints, times, order, max_distance, max_gap_s):
+    """Each frame against each kept one, one pair at a time."""
+    dup, kept = [-1] * len(prints), []
+    for f in order:
+        for k in kept:
+            close = (max_gap_s is None or times[f] is None or times[k] is None or
+                     abs(times[f] - times[k]) <= max_gap_s)
+            if close and np.mean(prints[f] != prints[k]) <= max_distance:
+                dup[f] = k
+                break
+        else:
+            kept.append(f)
+    return dup
+
+
+def test_near_duplicates_equal_the_pairwise_loop():
+    rng = np.random.default_rng(2)
+    for case in range(40):
+        bits = int(rng.choice([64, 100, 256]))
+        base = rng.random((4, bits)) < 0.5
+        n = int(rng.integers(1, 60))
+        # frames near one of a few scenes: 0 to 40 of their bits flipped
+        prints = base[rng.integers(0, 4, n)] ^ (rng.random((n, bits)) < rng.uniform(0, 0.2, (n, 1)))
+        times = [None if rng.random() < 0.2 else float(t) for t in np.cumsum(rng.uniform(0, 2, n))]
+        order = rng.permutation(n).tolist()
+        for max_distance in (0.05, 0.1, 0.2):
+            for gap in (None, 1.0, 10.0):
+                assert near_duplicates(list(prints), times, order, max_distance, gap).tolist() \
+                    == _near_duplicates_reference(prints, times, order, max_distance, gap), case
+
+
+def _flicker_reference(history, min_frames=5, jump_tol=0.1, jump_width=0.4, image_sizes=None,
+                       border=0.02):
+    """temporal_flicker's scores and objects by brute force: a track's frames found by
+    scanning the whole history for every object."""
+    n = len(history)
+    frames_of = {tid: [t for t, (ids, _) in enumerate(history) if tid in ids.tolist()]
+                 for tid in {int(i) for ids, _ in history for i in ids if i >= 0}}
+
+    def centre(t, tid):
+        box = history[t][1].bboxes[history[t][0].tolist().index(tid)]
+        return (box[:2] + box[2:]) / 2
+
+    out = []
+    for t, (ids, d) in enumerate(history):
+        scores, states = [], visibility_states(d)
+        for i, tid in enumerate(ids.tolist()):
+            if tid < 0:
+                scores.append(0.0)
+                continue
+            frames = frames_of[tid]
+            parts, before = [0.0], [f for f in frames if f < t]
+            if before and before[-1] < t - 1:
+                parts.append(1.0)
+            if len(frames) < min_frames and frames[0] > 0 and frames[-1] < n - 1:
+                parts.append((min_frames - len(frames)) / min_frames)
+            if before:
+                p = before[-1]
+                pred = centre(p, tid)
+                if p == t - 1 and p - 1 in frames:
+                    pred = 2 * pred - centre(p - 1, tid)
+                wh = np.clip(d.bboxes[i, 2:].astype(float) - d.bboxes[i, :2], 0, None)
+                jump = float(np.linalg.norm(centre(t, tid) - pred) /
+                             max(np.sqrt(wh[0] * wh[1]), 1.0))
+                parts.append(min(max((jump - jump_tol) / jump_width, 0.0), 1.0))
+                owned = d.layout.class_slot_mask()[d.labels[i]]
+                was = visibility_states(history[p][1])[history[p][0].tolist().index(tid)]
+                if ((states[i] != was) & owned).any():
+                    parts.append(((states[i] != was) & owned).sum() / owned.sum())
+            if image_sizes and (t == frames[0] > 0 or frames[-1] == t < n - 1):
+                (w, h), (x1, y1, x2, y2) = image_sizes[t], d.bboxes[i]
+                if border * w < x1 and border * h < y1 and x2 < (1 - border) * w and \
+                        y2 < (1 - border) * h:
+                    parts.append(0.5)
+            scores.append(max(parts))
+        missing = [tid for tid, fr in sorted(frames_of.items()) if fr[0] < t < fr[-1] and
+                   t not in fr]
+        out.append((scores + [1.0] * len(missing), list(range(len(ids))) + [-1] * len(missing)))
+    return out
+
+
+def test_temporal_flicker_equals_the_brute_force():
+    rng = np.random.default_rng(3)
+    for case in range(25):
+        history, boxes = [], rng.uniform(0, 400, (12, 2))
+        for t in range(int(rng.integers(1, 30))):
+            ids = [tid for tid in range(12) if rng.random() < 0.6]
+            ids += [-1] * int(rng.integers(0, 2))
+            rng.shuffle(ids)
+            boxes += rng.normal(0, 4, boxes.shape) + (rng.random(boxes.shape) < 0.05) * 60
+            xy = np.array([boxes[i] if i >= 0 else (0, 0) for i in ids]).reshape(-1, 2)
+            ks = np.zeros((len(ids), LAYOUT.num_keypoints))
+            ks[:, [FW, RW]] = rng.choice([0.1, 0.9], (len(ids), 2))
+            history.append((np.array(ids, np.int64),
+                            dets(np.hstack([xy, xy + [40, 80]]), [CYCLIST] * len(ids),
+                                 kpt_scores=ks)))
+        sizes = [(640, 480)] * len(history)
+        for signals, (scores, objects) in zip(temporal_flicker(history, image_sizes=sizes),
+                                              _flicker_reference(history, image_sizes=sizes)):
+            assert signals.scores.tolist() == scores and signals.objects.tolist() == objects

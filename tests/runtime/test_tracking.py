@@ -6,7 +6,7 @@ import pytest
 
 from yolox_kpt.data_tools.driving_schema import DRIVING_LAYOUT as LAYOUT
 from yolox_kpt.runtime.detections import Detections
-from yolox_kpt.runtime.tracking import (KeypointTracker, box_iou, keypoint_oks,
+from yolox_kpt.runtime.tracking import (BoxKalmanFilter, KeypointTracker, box_iou, keypoint_oks,
                                         linear_assignment)
 
 VEHICLE, FACE, PEDESTRIAN, CYCLIST = range(4)
@@ -175,3 +175,52 @@ def test_bad_arguments():
         KeypointTracker(LAYOUT, oks_weight=1.5)
     with pytest.raises(ValueError, match='low_thr'):
         KeypointTracker(LAYOUT, high_thr=0.2, low_thr=0.4)
+
+
+def test_kalman_filter_is_its_matrix_products_exactly():
+    """predict_many (all tracks at once, the products written out) and update (the
+    observation's products as slices) give the matrix formulas' values bit for bit."""
+    kalman = BoxKalmanFilter()
+    rng = np.random.default_rng(0)
+    means = np.c_[rng.uniform(0, 640, (50, 2)), rng.uniform(0.2, 3, 50),
+                  rng.uniform(5, 300, 50), rng.normal(0, 3, (50, 4))]
+    root = rng.normal(0, 2, (50, 8, 8))
+    covs = root @ root.transpose(0, 2, 1) + np.eye(8)  # symmetric positive definite
+    new_means, new_covs = kalman.predict_many(means, covs)
+    obs = np.eye(4, 8)
+    for mean, cov, new_mean, new_cov in zip(means, covs, new_means, new_covs):
+        pos, vel = kalman.std_pos * mean[3], kalman.std_vel * mean[3]
+        std = np.array([pos, pos, 1e-2, pos, vel, vel, 1e-5, vel])
+        assert np.array_equal(new_mean, kalman.motion @ mean)
+        assert np.array_equal(new_cov, kalman.motion @ cov @ kalman.motion.T +
+                              np.diag(std ** 2))
+        assert all(np.array_equal(a, b) for a, b in zip(kalman.predict(mean, cov),
+                                                        (new_mean, new_cov)))
+        xyah = mean[:4] + rng.normal(0, 2, 4)
+        s = obs @ cov @ obs.T + np.diag(np.array([pos, pos, 1e-1, pos]) ** 2)
+        gain = np.linalg.solve(s, obs @ cov).T
+        got_mean, got_cov = kalman.update(mean, cov, xyah)
+        assert np.array_equal(got_mean, mean + gain @ (xyah - obs @ mean))
+        assert np.array_equal(got_cov, cov - gain @ s @ gain.T)
+
+
+def test_assignment_without_an_allowed_pair_does_not_solve():
+    def solver(cost):
+        raise AssertionError('nothing to solve')
+    matches, rows, cols = linear_assignment(np.array([[np.inf, 0.9], [0.7, np.inf]]), 0.5,
+                                            solver)
+    assert matches.shape == (0, 2) and rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+
+
+def test_output_carries_the_keypoint_visibility():
+    """The tracked detections are the input's, every field (keypoint_visibility too)."""
+    tracker = KeypointTracker(LAYOUT)
+    dets = frame(vehicle(100, (10, 40)), ((300, 50, 340, 150), 0.8, PEDESTRIAN, {}))
+    vis = np.random.default_rng(0).dirichlet(np.ones(3), (2, LAYOUT.num_keypoints))
+    dets = Detections(dets.bboxes, dets.scores, dets.labels, dets.keypoints,
+                      dets.keypoint_scores, LAYOUT, keypoint_visibility=vis)
+    out = tracker.update(dets)
+    assert sorted(out.indices.tolist()) == [0, 1]
+    np.testing.assert_array_equal(out.detections.keypoint_visibility,
+                                  dets.keypoint_visibility[out.indices])
+    assert tracker.update(frame(vehicle(100, (10, 40)))).detections.keypoint_visibility is None

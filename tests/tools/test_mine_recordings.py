@@ -189,3 +189,53 @@ def test_a_worker_builds_its_session_with_its_share_of_threads(tool, recordings,
     options = inferencer.detector.backend.session.get_session_options()
     assert options.intra_op_num_threads == 1
     assert args.threads is None  # the worker's share does not leak into the run's options
+
+
+def test_the_loop_decodes_ahead_in_order_and_stops_cleanly(tool, tool_inputs, tmp_path):
+    """mine_frames.prefetch (the decoding thread of the frame loop): the source's items in
+    their order, an error in its place, the thread and the source closed when the loop
+    stops early; and the loop's frames and fingerprints are the decoder's."""
+    import sys
+    import threading
+
+    from yolox_kpt.runtime import KeypointDetector
+    from yolox_kpt.runtime.mining_signals import frame_fingerprint
+    from yolox_kpt.utils.media import iter_frames
+    frames = sys.modules['mine_frames']  # the tool's sibling, imported by it
+    assert list(frames.prefetch(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield from range(3)
+        raise ValueError('frame 3 is broken')
+    got = []
+    with pytest.raises(ValueError, match='frame 3 is broken'):
+        for item in frames.prefetch(failing()):
+            got.append(item)
+    assert got == [0, 1, 2]
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            yield from iter(int, 1)  # zeros for ever
+        finally:
+            closed.set()
+    loop = frames.prefetch(endless(), depth=3)
+    assert [next(loop) for _ in range(5)] == [0] * 5
+    loop.close()
+    assert closed.is_set() and 'prefetch' not in [t.name for t in threading.enumerate()]
+
+    video = str(tmp_path / 'noise.mp4')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 5, (WIDTH, HEIGHT))
+    rng = np.random.default_rng(0)
+    for _ in range(7):
+        writer.write(rng.integers(0, 255, (HEIGHT, WIDTH, 3), np.uint8))
+    writer.release()
+    looped = list(frames.detect_frames(video, 2, KeypointDetector(tool_inputs['model']), 0.3,
+                                       bar=dict(disable=True), fingerprints=True))
+    decoded = list(iter_frames(video, 2))
+    assert [f.name for f in looped] == [name for name, _, _ in decoded] and len(looped) == 4
+    for frame, (_, _, image) in zip(looped, decoded):
+        assert np.array_equal(frame.image, image)
+        assert np.array_equal(frame.fingerprint, frame_fingerprint(image))
+    assert len({f.fingerprint.tobytes() for f in looped}) == 4  # noise: no two alike

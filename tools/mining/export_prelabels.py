@@ -3,9 +3,10 @@
 HITS_JSON is what tools/mining/mine_frames.py wrote; FRAMES the folder it wrote with
 --copy-to. The keypoint layout comes from --config / --layout, else from the hits file's model
 (an exported model's runtime meta, or a config). A keypoint becomes a labelled point (v=2,
-or v=1 where the hits carry an occluded state) when its score is at least --kpt-thr; boxes
-are clipped to the image. Writes into --out-dir (default work_dirs/prelabels/<HITS_JSON
-name>):
+or v=1 where the hits carry an occluded state) when its score is at least --kpt-thr, unless
+the hits give it state 0; boxes are clipped to the image. mine_frames writes the model's
+predicted states (``visibility``) for a model that outputs keypoint_visibility. Writes into
+--out-dir (default work_dirs/prelabels/<HITS_JSON name>):
 
   coco (CVAT):
     annotations/instances_default.json        every class: boxes, keypoints, scores; the

@@ -41,8 +41,10 @@ Examples:
 import json
 import os
 import os.path as osp
+import queue
 import shutil
-from typing import Callable, Iterator, List, NamedTuple, Optional
+import threading
+from typing import Callable, Iterable, Iterator, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -168,6 +170,14 @@ def contact_sheet(tiles, columns=4, width=320, captions=None):
                       for row in rows])
 
 
+def wanted_classes(dets: Detections, wanted_ids: np.ndarray) -> np.ndarray:
+    """(N,) bool: detections of the classes ``wanted_ids`` (``np.isin`` of the labels, by
+    a lookup: a frame's few labels against a few ids)."""
+    wanted = np.zeros(len(dets.layout.classes), bool)
+    wanted[wanted_ids] = True
+    return wanted[dets.labels]
+
+
 def big_enough(dets: Detections, args) -> np.ndarray:
     """(N,) bool: boxes at least --min-height tall and --min-area large."""
     wh = dets.bboxes[:, 2:] - dets.bboxes[:, :2]
@@ -177,23 +187,80 @@ def big_enough(dets: Detections, args) -> np.ndarray:
 class Frame(NamedTuple):
     """One frame looked at: ``dets`` all detections at the loop's threshold, ``tracked``
     the tracker's answer on them (None without one), ``flipped_back`` the mirrored frame's
-    detections mapped back onto this frame (None without --flip)."""
+    detections mapped back onto this frame (None without --flip), ``fingerprint`` its
+    :func:`frame_fingerprint` (None: not made yet)."""
     name: str
     seconds: Optional[float]
     image: np.ndarray
     dets: Detections
     tracked: Optional[object] = None
     flipped_back: Optional[Detections] = None
+    fingerprint: Optional[np.ndarray] = None
+
+
+def prefetch(items: Iterable, depth: int = 2) -> Iterator:
+    """The items of ``items``, in order, made ``depth`` ahead by a thread.
+
+    The frame loop's decoding (and a frame's fingerprint) runs in OpenCV, which lets go
+    of Python's lock: the next frames are decoded while the model runs on this one (and
+    while the tracker and the signals work), on a core the loop leaves idle. The items and
+    their order are those of ``items``; an error making one is raised here, in its place.
+    Stopping early (``close()``, an error in the loop) stops the thread.
+    """
+    buffer: 'queue.Queue[tuple]' = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(message: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if not put(('item', item)):
+                    break
+            else:
+                put(('end', None))
+        except BaseException as e:  # raised in the loop, in the item's place
+            put(('error', e))
+        finally:
+            close = getattr(it, 'close', None)  # a generator: its video is released here
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name='prefetch', daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == 'end':
+                return
+            if kind == 'error':
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def detect_frames(source: str, every: int, inferencer, score_thr: float,
                   tracker: Optional[KeypointTracker] = None, flip: bool = False,
-                  bar: Optional[dict] = None) -> Iterator[Frame]:
+                  bar: Optional[dict] = None, fingerprints: bool = False) -> Iterator[Frame]:
     """The frame loop: each frame of ``source`` (every ``every``-th of a video) with the
     model's detections (>= ``score_thr``), tracked, and on the mirrored frame. ``bar``:
-    tqdm's options for the frames' progress bar (desc, position, leave, disable)."""
-    for name, seconds, image in tqdm(iter_frames(source, every),
-                                     **{'desc': 'frames', **(bar or {})}):
+    tqdm's options for the frames' progress bar (desc, position, leave, disable).
+    ``fingerprints``: the frames' :func:`frame_fingerprint` too (for --rank), made with
+    the decoding, ahead of the model (:func:`prefetch`)."""
+    decoded = ((name, seconds, image, frame_fingerprint(image) if fingerprints else None)
+               for name, seconds, image in iter_frames(source, every))
+    for name, seconds, image, fingerprint in tqdm(prefetch(decoded),
+                                                  **{'desc': 'frames', **(bar or {})}):
         dets = inferencer(image, score_thr=score_thr)
         flipped = None
         if flip:
@@ -201,7 +268,7 @@ def detect_frames(source: str, every: int, inferencer, score_thr: float,
                 inferencer(np.ascontiguousarray(image[:, ::-1]), score_thr=score_thr),
                 image.shape[1])
         yield Frame(name, seconds, image, dets, tracker.update(dets) if tracker else None,
-                    flipped)
+                    flipped, fingerprint)
 
 
 class Ranker:
@@ -215,7 +282,7 @@ class Ranker:
         self.prints: List[np.ndarray] = []
 
     def _wanted(self, dets: Detections) -> np.ndarray:
-        return np.isin(dets.labels, self.wanted_ids) & big_enough(dets, self.args)
+        return wanted_classes(dets, self.wanted_ids) & big_enough(dets, self.args)
 
     def add(self, frame: Frame) -> None:
         args, dets = self.args, frame.dets
@@ -232,7 +299,8 @@ class Ranker:
         dets, ids = dets[keep], ids[keep]
         self.signals.append(signals)
         self.history.append((ids, dets))
-        self.prints.append(frame_fingerprint(frame.image))
+        self.prints.append(frame_fingerprint(frame.image) if frame.fingerprint is None
+                           else frame.fingerprint)
         self.frames.append(dict(frame=frame.name, seconds=frame.seconds,
                                 size=frame.image.shape[1::-1]))
 
@@ -367,7 +435,7 @@ def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None
         infer_thr = max(min(infer_thr, args.score_thr - args.margin_band), 0.01)
     ranked = Ranker(args, wanted_ids) if args.rank else None
     for frame in detect_frames(args.source, args.every, inferencer, infer_thr, tracker,
-                               args.flip and args.rank, bar):
+                               args.flip and args.rank, bar, fingerprints=args.rank):
         name, seconds, image, dets = frame[:4]
         seen += 1
         if ranked:
@@ -375,7 +443,7 @@ def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None
         track_ids = None
         if tracker:  # only tracked detections are hits
             dets, track_ids = frame.tracked.detections, frame.tracked.track_ids
-        keep = (np.isin(dets.labels, wanted_ids) & (dets.scores >= args.score_thr) &
+        keep = (wanted_classes(dets, wanted_ids) & (dets.scores >= args.score_thr) &
                 big_enough(dets, args))
         if not keep.any():
             continue

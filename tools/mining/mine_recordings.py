@@ -308,7 +308,8 @@ def mine_recording(args, model, task: dict, fp: str, options: dict, where: dict,
                fps=round(frames / seconds, 2) if seconds > 0 else None,
                started=round(started, 3), finished=round(time.time(), 3), **where)
     write_record(task['out'], dict(complete=True, fingerprint=fp, options=options, **row,
-                                   result=result, ranked=ranked), machine=machine)
+                                   result=result, ranked=ranked), machine=machine,
+                 indent=None)  # read by the tool and scripts: one line, json's C encoder
     return row
 
 

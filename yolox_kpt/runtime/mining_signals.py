@@ -28,9 +28,13 @@ Signals (all per object):
 * :func:`near_duplicates`: a 256-bit difference hash of the frame (:func:`frame_fingerprint`)
   and the time between frames.
 
-Visibility: the model gives no visibility state yet, so a keypoint's state is "seen" when its
-score is at least ``kpt_thr`` (:func:`visibility_states`); a future per-keypoint state array
-on the detections (``keypoint_visible``, COCO's 0/1/2) is used as it is when present.
+Visibility: a keypoint's state is the model's predicted COCO v (the detections'
+``keypoint_states``, from ``keypoint_visibility``) where the model gives one; with a model
+that does not (an export made before the occlusion branch), "seen" (2) when its score is at
+least ``kpt_thr`` (:func:`visibility_states`).
+
+Cost: the per-object work is numpy over a frame's objects (and over a recording's frames for
+:func:`near_duplicates`); a reason's text is only formatted for the part that wins it.
 
 numpy and OpenCV only (the runtime's dependencies); Python 3.8.
 
@@ -41,8 +45,8 @@ Example:
     ...                       times=seconds)
     >>> ranking.order[:10], ranking.reasons[ranking.order[0]]
 """
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -80,21 +84,33 @@ class Signal:
     objects: np.ndarray
 
     @classmethod
-    def per_detection(cls, scores: np.ndarray, reasons: Sequence[str]) -> 'Signal':
-        """One entry per detection, in detection order; reasons of 0 scores are cleared."""
+    def per_detection(cls, scores: np.ndarray,
+                      reasons: Union[Sequence[str], Callable[[int], str]]) -> 'Signal':
+        """One entry per detection, in detection order; reasons of 0 scores are cleared.
+
+        ``reasons``: one text per detection, or ``reason(i)`` giving detection ``i``'s text,
+        called only for the detections that score above 0 (most do not: formatting them
+        all would cost more than the signal)."""
         scores = np.clip(np.asarray(scores, np.float64).reshape(-1), 0.0, 1.0)
-        return cls(scores, [r if s > 0 else '' for s, r in zip(scores, reasons)],
-                   np.arange(len(scores), dtype=np.int64))
+        if callable(reasons):
+            texts = [reasons(i) if s > 0 else '' for i, s in enumerate(scores)]
+        else:
+            texts = [r if s > 0 else '' for s, r in zip(scores, reasons)]
+        return cls(scores, texts, np.arange(len(scores), dtype=np.int64))
 
     def select(self, keep: np.ndarray) -> 'Signal':
         """The entries of the detections ``keep`` ((N,) bool) selects, object indices
         renumbered as in ``dets[keep]``; entries without a detection (-1) stay."""
         keep = np.asarray(keep, bool)
-        new_index = np.cumsum(keep) - 1
-        mine = np.array([o < 0 or keep[o] for o in self.objects], bool).reshape(-1)
-        objects = np.where(self.objects[mine] < 0, -1,
-                           new_index[np.clip(self.objects[mine], 0, None)] if len(keep) else -1)
-        return Signal(self.scores[mine], [r for r, m in zip(self.reasons, mine) if m],
+        no_detection = self.objects < 0
+        if len(keep):  # an index past ``keep`` raises, as it should
+            at = np.maximum(self.objects, 0)
+            mine = no_detection | keep[at]
+            objects = np.where(no_detection, -1, (np.cumsum(keep) - 1)[at])[mine]
+        else:
+            mine = no_detection
+            objects = np.full(int(mine.sum()), -1)
+        return Signal(self.scores[mine], [r for r, m in zip(self.reasons, mine.tolist()) if m],
                       objects.astype(np.int64))
 
     def frame_score(self, top_k: int = 1) -> float:
@@ -128,20 +144,39 @@ def _box_size(bboxes: np.ndarray) -> np.ndarray:
     return np.maximum(np.sqrt(wh[:, 0] * wh[:, 1]), 1.0)
 
 
+# per layout, what the signals derive from it once (a frame's signals would otherwise
+# build the same class-slot mask a few times): id(layout) -> (layout, {name: value})
+_LAYOUT_TABLES: Dict[int, Tuple[KeypointLayout, Dict[str, object]]] = {}
+
+
+def _layout_table(layout: KeypointLayout, name: str, make: Callable[[KeypointLayout], object]):
+    """``make(layout)``, computed once a layout (kept with the layout: an id is reused only
+    after its object is gone, and the entry holds it)."""
+    entry = _LAYOUT_TABLES.get(id(layout))
+    if entry is None or entry[0] is not layout:
+        if len(_LAYOUT_TABLES) > 32:  # a long-lived process with many layouts
+            _LAYOUT_TABLES.clear()
+        entry = _LAYOUT_TABLES[id(layout)] = (layout, {})
+    tables = entry[1]
+    if name not in tables:
+        tables[name] = make(layout)
+    return tables[name]
+
+
 def _owned(dets: Detections) -> np.ndarray:
     """(N, K) bool: the slots each detection's class owns."""
-    return dets.layout.class_slot_mask()[dets.labels] if len(dets) else np.zeros(
-        (0, dets.layout.num_keypoints), bool)
+    return _layout_table(dets.layout, 'slot_mask', KeypointLayout.class_slot_mask)[dets.labels]
 
 
 def visibility_states(dets: Detections, kpt_thr: float = 0.3) -> np.ndarray:
-    """(N, K) int64 keypoint states, COCO's 0 (not seen), 1 (occluded), 2 (visible).
+    """(N, K) int64 keypoint states, COCO's 0 (not labelled), 1 (occluded), 2 (visible).
 
-    The detections' ``keypoint_visible`` (N, K) when they carry one (a future model
-    output), else :data:`VISIBLE` where the keypoint score is at least ``kpt_thr`` and 0
-    elsewhere. Slots the class does not own are 0.
+    The detections' ``keypoint_states`` (N, K), the model's predicted state, when they
+    carry one (a model with the occlusion branch; ``None`` or no such attribute otherwise),
+    else :data:`VISIBLE` where the keypoint score is at least ``kpt_thr`` and 0 elsewhere.
+    Slots the class does not own are 0.
     """
-    states = getattr(dets, 'keypoint_visible', None)
+    states = getattr(dets, 'keypoint_states', None)
     if states is None:
         states = np.where(dets.keypoint_scores >= kpt_thr, VISIBLE, 0)
     return np.where(_owned(dets), np.asarray(states).astype(np.int64), 0)
@@ -162,7 +197,7 @@ def low_margin(dets: Detections, thr: float, band: float = 0.2) -> Signal:
     """
     margin = np.abs(dets.scores.astype(np.float64) - thr)
     return Signal.per_detection(1.0 - margin / band,
-                                [f'score {s:.2f} near {thr:.2f}' for s in dets.scores])
+                                lambda i: f'score {dets.scores[i]:.2f} near {thr:.2f}')
 
 
 def keypoint_uncertainty(dets: Detections, kpt_thr: float = 0.3, band: float = 0.25) -> Signal:
@@ -175,16 +210,18 @@ def keypoint_uncertainty(dets: Detections, kpt_thr: float = 0.3, band: float = 0
     per_slot = np.where(_owned(dets), 1.0 - np.abs(dets.keypoint_scores - kpt_thr) / band, 0.0)
     scores = per_slot.max(1, initial=0.0) if len(dets) else np.zeros(0)
     names = dets.layout.keypoint_names
-    reasons = [f'{names[int(np.argmax(p))]} score {ks[int(np.argmax(p))]:.2f}'
-               for p, ks in zip(per_slot, dets.keypoint_scores)]
-    return Signal.per_detection(scores, reasons)
+    # (a layout without keypoints has no slot to name, and every score is 0)
+    worst = per_slot.argmax(1) if per_slot.size else np.zeros(len(dets), np.int64)
+    return Signal.per_detection(scores, lambda i: f'{names[worst[i]]} score '
+                                f'{dets.keypoint_scores[i, worst[i]]:.2f}')
 
 
 def unflip_detections(dets: Detections, image_width: float) -> Detections:
     """Detections of a horizontally mirrored frame, mapped back onto the original frame:
-    ``x -> image_width - x``, box corners exchanged, and each keypoint slot moved to its
-    mirror slot (``layout.flip_indices``: the mirrored frame's ``front_left_tyre`` is the
-    original's ``front_right_tyre``)."""
+    ``x -> image_width - x``, box corners exchanged, and each keypoint slot (its point,
+    score and, where the model gives it, visibility) moved to its mirror slot
+    (``layout.flip_indices``: the mirrored frame's ``front_left_tyre`` is the original's
+    ``front_right_tyre``)."""
     w = float(image_width)
     flip = np.asarray(dets.layout.flip_indices, np.int64)
     boxes = dets.bboxes.copy()
@@ -194,6 +231,9 @@ def unflip_detections(dets: Detections, image_width: float) -> Detections:
     # the owned-slot mask is symmetric under the flip (mirror names belong to one class)
     fields = dict(bboxes=boxes, scores=dets.scores, labels=dets.labels,
                   keypoints=kpts[:, flip], keypoint_scores=dets.keypoint_scores[:, flip])
+    visibility = getattr(dets, 'keypoint_visibility', None)
+    if visibility is not None:  # a slot's state moves with it
+        fields['keypoint_visibility'] = visibility[:, flip]
     return Detections(**fields, layout=dets.layout)
 
 
@@ -277,7 +317,14 @@ def flip_disagreement(dets: Detections, dets_flipped_back: Detections,
 class _TrackState:
     first: int
     last: int
-    frames: List[int] = field(default_factory=list)
+    frames: int = 0  # detections of the track (frames it is in)
+
+
+def _best_part(parts: List[tuple]) -> Tuple[float, str]:
+    """The first part with the highest score among ``(score, template, *args)`` parts and
+    its reason, ``template.format(*args)``: only the winner's text is formatted."""
+    score, template, *args = max(parts, key=lambda p: p[0])
+    return score, template.format(*args)
 
 
 def temporal_flicker(history: Sequence[Tuple[np.ndarray, Detections]], kpt_thr: float = 0.3,
@@ -307,42 +354,50 @@ def temporal_flicker(history: Sequence[Tuple[np.ndarray, Detections]], kpt_thr: 
         state changed since the track's previous frame, born / lost inside the image), then
         one entry (object -1, score 1) per track missing from the frame between two of its
         frames.
+
+    Linear in the number of detections: a long recording's tracks cost no more a frame
+    than a short one's.
     """
-    tracks: Dict[int, _TrackState] = {}
-    for t, (ids, _) in enumerate(history):
-        for tid in np.asarray(ids).reshape(-1)[np.asarray(ids).reshape(-1) >= 0]:
-            state = tracks.setdefault(int(tid), _TrackState(t, t))
-            state.last = t
-            state.frames.append(t)
     n = len(history)
-    out = []
+    ids_of = [np.asarray(ids).reshape(-1) for ids, _ in history]
+    tracks: Dict[int, _TrackState] = {}
     where: Dict[int, Dict[int, int]] = {}  # track -> frame -> detection index
-    for t, (ids, dets) in enumerate(history):
-        for i, tid in enumerate(np.asarray(ids).reshape(-1)):
-            if tid >= 0:
-                where.setdefault(int(tid), {})[t] = i
-    for t, (ids, dets) in enumerate(history):
-        ids = np.asarray(ids).reshape(-1)
-        states = visibility_states(dets, kpt_thr)
+    for t, ids in enumerate(ids_of):
+        for i in np.flatnonzero(ids >= 0):
+            tid = int(ids[i])
+            state = tracks.setdefault(tid, _TrackState(t, t))
+            state.last = t
+            state.frames += 1
+            where.setdefault(tid, {})[t] = int(i)
+    # the frames a track is missing from, between two of its frames; per frame, by id
+    missing: List[List[int]] = [[] for _ in range(n)]
+    for tid in sorted(tracks):
+        seen_at = where[tid]
+        for t in range(tracks[tid].first + 1, tracks[tid].last):
+            if t not in seen_at:
+                missing[t].append(tid)
+    states = [visibility_states(dets, kpt_thr) for _, dets in history]
+    last_at: Dict[int, int] = {}  # track -> the last frame before this one it is in
+    out = []
+    for t, (ids, (_, dets)) in enumerate(zip(ids_of, history)):
         owned = _owned(dets)
         size = _box_size(dets.bboxes)
         centres = (dets.bboxes[:, :2] + dets.bboxes[:, 2:]) / 2
         scores, reasons = [], []
-        for i, tid in enumerate(ids):
-            tid = int(tid)
+        for i, tid in enumerate(int(tid) for tid in ids.tolist()):
             if tid < 0:  # not tracked (e.g. a new track not yet confirmed)
                 scores.append(0.0)
                 reasons.append('')
                 continue
             track, seen_at = tracks[tid], where[tid]
-            parts = [(0.0, '')]
-            prev = max((f for f in seen_at if f < t), default=None)
+            parts: List[tuple] = [(0.0, '')]
+            prev = last_at.get(tid)
             if prev is not None and prev < t - 1:
-                parts.append((1.0, f'#{tid} back after {t - prev - 1} frame(s) lost'))
+                parts.append((1.0, '#{} back after {} frame(s) lost', tid, t - prev - 1))
             cut = track.first == 0 or track.last == n - 1
-            if len(track.frames) < min_frames and not cut:
-                parts.append(((min_frames - len(track.frames)) / min_frames,
-                              f'#{tid} tracked {len(track.frames)} frame(s)'))
+            if track.frames < min_frames and not cut:
+                parts.append(((min_frames - track.frames) / min_frames,
+                              '#{} tracked {} frame(s)', tid, track.frames))
             if prev is not None:
                 pdets = history[prev][1]
                 j = seen_at[prev]
@@ -353,13 +408,11 @@ def temporal_flicker(history: Sequence[Tuple[np.ndarray, Detections]], kpt_thr: 
                     pred = 2 * pred - (before.bboxes[k, :2] + before.bboxes[k, 2:]) / 2
                 jump = float(np.linalg.norm(centres[i] - pred) / size[i])
                 parts.append((float(_ramp(jump, jump_tol, jump_width)),
-                              f'#{tid} box jumps {jump:.2f} box'))
-                prev_states = visibility_states(pdets, kpt_thr)[j]
-                changed = (states[i] != prev_states) & owned[i]
+                              '#{} box jumps {:.2f} box', tid, jump))
+                changed = (states[t][i] != states[prev][j]) & owned[i]
                 if changed.any():
-                    parts.append((changed.sum() / owned[i].sum(),
-                                  f'#{tid} {dets.layout.keypoint_names[int(np.argmax(changed))]}'
-                                  ' visibility changes'))
+                    parts.append((changed.sum() / owned[i].sum(), '#{} {} visibility changes',
+                                  tid, dets.layout.keypoint_names[int(np.argmax(changed))]))
             if image_sizes is not None and (t == track.first and t > 0 or
                                             t == track.last and t < n - 1):
                 w, h = image_sizes[t]
@@ -367,19 +420,58 @@ def temporal_flicker(history: Sequence[Tuple[np.ndarray, Detections]], kpt_thr: 
                 inside = (x1 > border * w and y1 > border * h and x2 < (1 - border) * w and
                           y2 < (1 - border) * h)
                 if inside:
-                    parts.append((0.5, f'#{tid} {"born" if t == track.first else "lost"} '
-                                  'inside the image'))
-            score, reason = max(parts, key=lambda p: p[0])
+                    parts.append((0.5, '#{} {} inside the image', tid,
+                                  'born' if t == track.first else 'lost'))
+            score, reason = _best_part(parts)
             scores.append(score)
             reasons.append(reason)
+        for tid in ids[ids >= 0].tolist():
+            last_at[int(tid)] = t
         signal = Signal.per_detection(np.array(scores), reasons)
-        missing = [tid for tid, tr in sorted(tracks.items())
-                   if tr.first < t < tr.last and t not in where[tid]]
-        out.append(Signal(np.concatenate([signal.scores, np.ones(len(missing))]),
-                          signal.reasons + [f'#{tid} lost in this frame' for tid in missing],
-                          np.concatenate([signal.objects,
-                                          np.full(len(missing), -1, np.int64)])))
+        gone = missing[t]
+        out.append(Signal(np.concatenate([signal.scores, np.ones(len(gone))]),
+                          signal.reasons + [f'#{tid} lost in this frame' for tid in gone],
+                          np.concatenate([signal.objects, np.full(len(gone), -1, np.int64)])))
     return out
+
+
+class _GeometryTables:
+    """What :func:`geometry_implausibility` derives from a layout, once.
+
+    Attributes:
+        contact (np.ndarray): (C, M) int64 per class its tyre / wheel slots in the class's
+            slot order, -1 after them (M: the most any class has).
+        cycle (np.ndarray): (C, 4) int64 per class the slots of :data:`_TYRE_CYCLE` it has
+            as contact points, in that order, -1 for a tyre it lacks.
+        slot (dict): keypoint name -> slot.
+    """
+
+    def __init__(self, layout: KeypointLayout) -> None:
+        names = layout.keypoint_names
+        self.slot = {n: i for i, n in enumerate(names)}
+        per_class = [[s for s in slots if names[s] in TYRES or names[s] in WHEELS]
+                     for slots in layout.class_slots]
+        self.contact = np.full((len(per_class), max([len(c) for c in per_class] + [0])), -1,
+                               np.int64)
+        self.cycle = np.full((len(per_class), len(_TYRE_CYCLE)), -1, np.int64)
+        for c, contact in enumerate(per_class):
+            self.contact[c, :len(contact)] = contact
+            for k, n in enumerate(_TYRE_CYCLE):
+                if n in self.slot and self.slot[n] in contact:
+                    self.cycle[c, k] = self.slot[n]
+        self._ramps: Dict[tuple, Tuple[np.ndarray, np.ndarray]] = {}
+
+    def ramps(self, below: float, above: float, width: float,
+              order_tol: float) -> Tuple[np.ndarray, np.ndarray]:
+        """(P,) start and (P,) width (at least 1e-12, as :func:`_ramp`'s) of each part's
+        ramp: per contact slot below, above, beside; the 4 turns; the axle."""
+        key = (below, above, width, order_tol)
+        if key not in self._ramps:
+            m, others = self.contact.shape[1], len(_TYRE_CYCLE) + 1
+            self._ramps[key] = (
+                np.r_[np.tile([below, above, below], m), np.zeros(others)],
+                np.maximum(np.r_[np.full(3 * m, width), np.full(others, order_tol)], 1e-12))
+        return self._ramps[key]
 
 
 def geometry_implausibility(dets: Detections, layout: Optional[KeypointLayout] = None,
@@ -405,60 +497,100 @@ def geometry_implausibility(dets: Detections, layout: Optional[KeypointLayout] =
       (score >= ``face_thr``) mostly inside the box: that axle's end faces the camera, so
       a front axle has its left tyre on the image's right, a rear axle on its left.
 
+    The reason is that of the first part with the highest score, the parts in the order:
+    per contact slot (the class's order) below, above, beside; then the tyre-order turns;
+    then the axle. Every detection at once (numpy over the frame's objects).
+
     Returns:
         Signal: (N,) per detection; 0 for classes without contact points.
     """
     layout = layout or dets.layout
     names = layout.keypoint_names
-    slot = {n: i for i, n in enumerate(names)}
+    n = len(dets)
+    if not n or not layout.num_keypoints:
+        return Signal.per_detection(np.zeros(n), [''] * n)
+    tables = _layout_table(layout, 'geometry', _GeometryTables)
     face_boxes = np.zeros((0, 4))
     if FACE_CLASS in layout.classes:
         face_boxes = dets.bboxes[(dets.labels == layout.classes.index(FACE_CLASS)) &
                                  (dets.scores >= face_thr)]
     seen = visibility_states(dets, kpt_thr) > 0
-    scores, reasons = [], []
-    for i in range(len(dets)):
-        x1, y1, x2, y2 = (float(v) for v in dets.bboxes[i])
-        w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
-        contact = [s for s in layout.class_slots[int(dets.labels[i])]
-                   if names[s] in TYRES or names[s] in WHEELS]
-        parts = [(0.0, '')]
-        for s in contact:
-            if not seen[i, s]:
-                continue
-            x, y = (float(v) for v in dets.keypoints[i, s])
-            low = (y - y2) / h
-            high = (y2 - y) / h
-            side = max(x1 - x, x - x2) / w
-            parts += [(float(_ramp(low, below, width)), f'{names[s]} {low:.2f} box below'),
-                      (float(_ramp(high, above, width)), f'{names[s]} {high:.2f} box above'),
-                      (float(_ramp(side, below, width)), f'{names[s]} outside the box')]
-        cycle = [slot[n] for n in _TYRE_CYCLE if n in slot and slot[n] in contact and
-                 seen[i, slot[n]]]
-        if len(cycle) >= 3:
-            pts = dets.keypoints[i, cycle].astype(np.float64)
-            for k in range(len(cycle) if len(cycle) > 3 else 1):
-                a, b, c = pts[k], pts[(k + 1) % len(pts)], pts[(k + 2) % len(pts)]
-                turn = ((b - a)[0] * (c - b)[1] - (b - a)[1] * (c - b)[0]) / (w * h)
-                parts.append((float(_ramp(-turn, 0.0, order_tol)),
-                              f'tyres in an impossible order ({names[cycle[k]]} '
-                              f'{names[cycle[(k + 1) % len(cycle)]]} '
-                              f'{names[cycle[(k + 2) % len(cycle)]]})'))
-        elif len(cycle) == 2 and len(face_boxes):
-            pair = {names[s] for s in cycle}
+    boxes = dets.bboxes.astype(np.float64)
+    x1, x2, y2 = boxes[:, 0:1], boxes[:, 2:3], boxes[:, 3:4]  # (N, 1): against (N, M)
+    w = np.maximum(boxes[:, 2:3] - x1, 1.0)
+    h = np.maximum(y2 - boxes[:, 1:2], 1.0)
+    rows = np.arange(n)[:, None]
+    # Every part of every detection is one column of ``raw`` (-inf: the part does not
+    # apply), ramped at once: per contact point (N, M, 3) below, above, beside; the tyre
+    # order's turns (N, 4); the axle (N, 1).
+
+    # height and side of every seen contact point
+    contact = tables.contact[dets.labels]  # (N, M)
+    slots = np.maximum(contact, 0)
+    point = dets.keypoints[rows, slots].astype(np.float64)  # (N, M, 2)
+    x, y = point[..., 0], point[..., 1]
+    low, high = (y - y2) / h, (y2 - y) / h
+    height = np.stack([low, high, np.maximum(x1 - x, x - x2) / w], axis=-1)
+    height[~((contact >= 0) & seen[rows, slots])] = -np.inf
+
+    # tyre order: per detection the seen tyres of the cycle, in the cycle's order; the
+    # turns of its consecutive triples (all four of a 4-cycle, the one of a 3-cycle)
+    cycle_slots = tables.cycle[dets.labels]  # (N, 4)
+    cycle_seen = (cycle_slots >= 0) & seen[rows, np.maximum(cycle_slots, 0)]
+    count = cycle_seen.sum(1)
+    # the seen ones first, in cycle order (a stable sort of "not seen")
+    cycles = np.take_along_axis(cycle_slots, np.argsort(~cycle_seen, 1, kind='stable'), 1)
+    turns = np.full((n, len(_TYRE_CYCLE)), -np.inf)
+    for length in (3, 4):
+        some = np.flatnonzero(count == length)
+        if not len(some):
+            continue
+        pts = dets.keypoints[some[:, None], cycles[some, :length]].astype(np.float64)
+        ks = np.arange(length if length > 3 else 1)
+        a, b, c = pts[:, ks], pts[:, (ks + 1) % length], pts[:, (ks + 2) % length]
+        turn = (((b - a)[..., 0] * (c - b)[..., 1] - (b - a)[..., 1] * (c - b)[..., 0]) /
+                (w[some] * h[some]))
+        turns[some[:, None], ks] = -turn
+
+    # axle order: two seen tyres of one axle and a face in the box (few: a loop)
+    axle_wrong = np.full((n, 1), -np.inf)
+    axle_of: Dict[int, str] = {}
+    if len(face_boxes):
+        for i in np.flatnonzero(count == 2):
+            pair = {names[s] for s in cycles[i, :2]}
             axle = next((a for a in ('front', 'rear') if pair == {f'{a}_left_tyre',
                                                                  f'{a}_right_tyre'}), None)
             if axle is not None and _face_inside(face_boxes, dets.bboxes[i]):
-                lx = float(dets.keypoints[i, slot[f'{axle}_left_tyre'], 0])
-                rx = float(dets.keypoints[i, slot[f'{axle}_right_tyre'], 0])
+                lx = float(dets.keypoints[i, tables.slot[f'{axle}_left_tyre'], 0])
+                rx = float(dets.keypoints[i, tables.slot[f'{axle}_right_tyre'], 0])
                 # facing the camera, the vehicle's left is the image's right (front axle)
-                wrong = (rx - lx) / w if axle == 'front' else (lx - rx) / w
-                parts.append((float(_ramp(wrong, 0.0, order_tol)),
-                              f'{axle} left/right swapped for the face seen'))
-        score, reason = max(parts, key=lambda p: p[0])
-        scores.append(score)
-        reasons.append(reason)
-    return Signal.per_detection(np.array(scores), reasons)
+                axle_wrong[i] = (rx - lx) / w[i, 0] if axle == 'front' else (lx - rx) / w[i, 0]
+                axle_of[int(i)] = axle
+
+    num_height = height.shape[1] * 3
+    raw = np.concatenate([height.reshape(n, num_height), turns, axle_wrong], axis=1)
+    start, ramp_width = tables.ramps(below, above, width, order_tol)
+    # _ramp's arithmetic, per column: a NaN part never wins (nor did it in max()); 0 first
+    # (nothing wrong), and argmax gives the first of equal ones
+    ramped = np.clip((raw - start) / ramp_width, 0.0, 1.0)
+    parts = np.concatenate([np.zeros((n, 1)), np.where(np.isnan(ramped), 0.0, ramped)], 1)
+    best = parts.argmax(1)
+
+    def reason(i: int) -> str:
+        part = int(best[i]) - 1
+        if part < num_height:
+            m, kind = divmod(part, 3)
+            name = names[contact[i, m]]
+            return (f'{name} {low[i, m]:.2f} box below', f'{name} {high[i, m]:.2f} box above',
+                    f'{name} outside the box')[kind]
+        part -= num_height
+        if part < len(_TYRE_CYCLE):
+            length = int(count[i])
+            triple = ' '.join(names[cycles[i, (part + d) % length]] for d in range(3))
+            return f'tyres in an impossible order ({triple})'
+        return f'{axle_of[i]} left/right swapped for the face seen'
+
+    return Signal.per_detection(parts[np.arange(n), best], reason)
 
 
 # ---------------------------------------------------------------------- near duplicates
@@ -497,17 +629,51 @@ def near_duplicates(fingerprints: Sequence[np.ndarray], times: Optional[Sequence
     order = np.arange(n) if order is None else np.asarray(order, np.int64)
     times = [None] * n if times is None else list(times)
     dup = np.full(n, -1, np.int64)
-    kept: List[int] = []
+    bits = prints.shape[1] if prints.ndim == 2 else 0
+    if not n or not bits:  # no bits: no two frames are alike (nor were they)
+        return dup
+    # Each frame against every kept one at once, as a popcount of the XOR of the packed
+    # bits: a long recording's frames cost a few numpy calls each, not one per kept frame.
+    # The share that differs, count / bits, is the mean of the bool differences exactly.
+    words = _pack_words(prints)
+    untimed = np.array([t is None for t in times])
+    seconds = np.array([0.0 if t is None else float(t) for t in times])
+    kept = np.empty(n, np.int64)  # the kept frames in the order they were kept
+    kept_words = np.empty_like(words)
+    num_kept = 0
     for f in order:
-        for k in kept:
-            close = (max_gap_s is None or times[f] is None or times[k] is None or
-                     abs(float(times[f]) - float(times[k])) <= max_gap_s)
-            if close and np.mean(prints[f] != prints[k]) <= max_distance:
-                dup[f] = k
-                break
-        else:
-            kept.append(int(f))
+        candidates = np.arange(num_kept)
+        if max_gap_s is not None and not untimed[f]:
+            others = kept[:num_kept]
+            candidates = np.flatnonzero(untimed[others] |
+                                        (np.abs(seconds[f] - seconds[others]) <= max_gap_s))
+        if len(candidates):
+            differ = _popcount(kept_words[candidates] ^ words[f]) / bits
+            alike = np.flatnonzero(differ <= max_distance)
+            if len(alike):  # the first kept (candidates are in kept order)
+                dup[f] = kept[candidates[alike[0]]]
+                continue
+        kept[num_kept], kept_words[num_kept] = f, words[f]
+        num_kept += 1
     return dup
+
+
+# bits set in each byte value, for numpy without bitwise_count (< 2.0)
+_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1)
+
+
+def _pack_words(bits: np.ndarray) -> np.ndarray:
+    """(F, B) bool -> (F, W) uint64, the bits packed (zero-padded to whole words)."""
+    packed = np.packbits(bits, axis=1)
+    pad = -packed.shape[1] % 8
+    return np.ascontiguousarray(np.pad(packed, ((0, 0), (0, pad)))).view(np.uint64)
+
+
+def _popcount(words: np.ndarray) -> np.ndarray:
+    """(R, W) uint64 -> (R,) int64 bits set in each row."""
+    if hasattr(np, 'bitwise_count'):
+        return np.bitwise_count(words).sum(1, dtype=np.int64)
+    return _BYTE_BITS[words.view(np.uint8)].sum(1, dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------- ranking
@@ -564,8 +730,9 @@ def rank_frames(per_frame_signals: Sequence[Mapping[str, Signal]],
         scores.append(sum(weights.get(n, 1.0) * v for n, v in frame.items()) / total
                       if total > 0 else 0.0)
         per_signal.append(frame)
-        best = sorted(((weights.get(n, 1.0) * s.best()[0], n, s.best()[1])
-                       for n, s in signals.items()), key=lambda r: -r[0])
+        best = sorted(((weights.get(n, 1.0) * score, n, reason)
+                       for n, (score, reason, _) in ((n, s.best()) for n, s in signals.items())),
+                      key=lambda r: -r[0])
         reasons.append([f'{n}: {r}' for c, n, r in best if c > 0][:max_reasons])
     scores_arr = np.asarray(scores, np.float64)
     # stable: equal scores keep frame order

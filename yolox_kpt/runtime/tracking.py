@@ -34,6 +34,10 @@ track is kept ``track_buffer`` frames for re-identification. Matching is class-c
 a track only takes detections of its own label. Boxes are predicted with the constant-
 velocity Kalman filter of SORT/DeepSORT/ByteTrack on (centre x, centre y, aspect, height).
 
+Per frame the prediction, the costs and the keypoint filter are numpy over all tracks at
+once (the Kalman products written out where the matrices are 0/1, giving their very values);
+only the Kalman update of a matched track is its own small solve.
+
 The assignment uses SciPy's ``linear_sum_assignment`` (or ``lap.lapjv`` where SciPy is
 absent); neither is a base dependency of the runtime, so it is imported when a tracker is
 made. Install one: ``pip install "yolox-kpt[runtime-track]"`` (SciPy).
@@ -50,7 +54,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from ..keypoint_layout import KeypointLayout
-from .detections import FIELDS, Detections
+from .detections import Detections
 
 
 def _assignment_solver() -> Callable[[np.ndarray], Tuple[np.ndarray, np.ndarray]]:
@@ -96,13 +100,18 @@ def linear_assignment(cost: np.ndarray, thresh: float,
     # Pairs above the threshold (or forbidden) get a cost above every allowed pair's and
     # are dropped after solving, as ByteTrack's lapjv with cost_limit does.
     finite = np.isfinite(cost)
-    big = (cost[finite].max() if finite.any() else 0.0) + 1.0
-    capped = np.where((cost <= thresh) & finite, cost, big)
+    allowed = (cost <= thresh) & finite
+    if not allowed.any():  # nothing to solve: every pair would be dropped
+        return (np.empty((0, 2), np.int64), np.arange(rows, dtype=np.int64),
+                np.arange(cols, dtype=np.int64))
+    big = cost[finite].max() + 1.0
+    capped = np.where(allowed, cost, big)
     r, c = (solver or _assignment_solver())(capped)
     keep = (capped[r, c] <= thresh) & finite[r, c]
     matches = np.stack([r[keep], c[keep]], axis=1).astype(np.int64)
-    return (matches, np.setdiff1d(np.arange(rows), matches[:, 0]).astype(np.int64),
-            np.setdiff1d(np.arange(cols), matches[:, 1]).astype(np.int64))
+    free_rows, free_cols = np.ones(rows, bool), np.ones(cols, bool)
+    free_rows[matches[:, 0]] = free_cols[matches[:, 1]] = False
+    return matches, np.flatnonzero(free_rows), np.flatnonzero(free_cols)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -111,9 +120,11 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, np.float64).reshape(-1, 4)
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    # width times height, written out (a product over an axis of 2 costs more to call)
+    wh = np.maximum(rb - lt, 0)
+    inter = wh[..., 0] * wh[..., 1]
+    wh_a, wh_b = np.maximum(a[:, 2:] - a[:, :2], 0), np.maximum(b[:, 2:] - b[:, :2], 0)
+    area_a, area_b = wh_a[:, 0] * wh_a[:, 1], wh_b[:, 0] * wh_b[:, 1]
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
@@ -175,21 +186,49 @@ class BoxKalmanFilter:
                         10 * self.std_vel * h])
         return np.r_[xyah, np.zeros(4)], np.diag(std ** 2)
 
+    @staticmethod
+    def to_xyxy_many(xyah: np.ndarray) -> np.ndarray:
+        """(T, >=4) cx cy a h ... -> (T, 4) x1 y1 x2 y2 (:meth:`to_xyxy` of each row)."""
+        cx, cy, a, h = xyah[:, 0], xyah[:, 1], xyah[:, 2], xyah[:, 3]
+        w = a * h
+        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+
     def predict(self, mean: np.ndarray, cov: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        h = mean[3]
-        std = np.array([self.std_pos * h, self.std_pos * h, 1e-2, self.std_pos * h,
-                        self.std_vel * h, self.std_vel * h, 1e-5, self.std_vel * h])
-        mean = self.motion @ mean
-        cov = self.motion @ cov @ self.motion.T + np.diag(std ** 2)
-        return mean, cov
+        mean, cov = self.predict_many(mean[None], cov[None])
+        return mean[0], cov[0]
+
+    def predict_many(self, means: np.ndarray,
+                     covs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` of T tracks at once: means (T, 8), covs (T, 8, 8).
+
+        ``motion @ mean`` and ``motion @ cov @ motion.T`` written out: the motion matrix
+        is [[I, I], [0, I]], so each entry is one sum of two entries (the products' other
+        terms are exact zeros): the very values the matrix products give, without a
+        product a track.
+        """
+        h = means[:, 3]
+        pos, vel = self.std_pos * h, self.std_vel * h
+        std = np.stack([pos, pos, np.full_like(h, 1e-2), pos, vel, vel,
+                        np.full_like(h, 1e-5), vel], axis=1)
+        out = means.copy()
+        out[:, :4] = means[:, :4] + means[:, 4:]
+        rows = covs.copy()  # motion @ cov
+        rows[:, :4] = covs[:, :4] + covs[:, 4:]
+        cov = rows.copy()  # (motion @ cov) @ motion.T
+        cov[:, :, :4] = rows[:, :, :4] + rows[:, :, 4:]
+        diag = np.arange(8)
+        cov[:, diag, diag] += std ** 2
+        return out, cov
 
     def update(self, mean: np.ndarray, cov: np.ndarray,
                xyah: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         h = mean[3]
         std = np.array([self.std_pos * h, self.std_pos * h, 1e-1, self.std_pos * h])
-        s = self.observe @ cov @ self.observe.T + np.diag(std ** 2)
-        gain = np.linalg.solve(s, self.observe @ cov).T  # (8, 4); s is symmetric
-        mean = mean + gain @ (xyah - self.observe @ mean)
+        # the observation matrix [I, 0] selects: observe @ cov is cov[:4], observe @ mean
+        # is mean[:4] (the products' values exactly)
+        s = cov[:4, :4] + np.diag(std ** 2)
+        gain = np.linalg.solve(s, cov[:4]).T  # (8, 4); s is symmetric
+        mean = mean + gain @ (xyah - mean[:4])
         cov = cov - gain @ s @ gain.T
         return mean, cov
 
@@ -216,10 +255,11 @@ class Track:
     state: str = 'tracked'  # 'tracked' or 'lost'
     confirmed: bool = False
     det_index: int = -1  # index into the current frame's detections, -1 when unmatched
+    row: int = -1  # this track's row in the tracker's arrays of the current frame
 
     def predicted_keypoints(self) -> np.ndarray:
         """(K, 2) the smoothed keypoints moved with the box from ``anchor`` to ``box``."""
-        return _move_points(self.keypoints, self.anchor, self.box)
+        return _move_points(self.keypoints[None], self.anchor[None], self.box[None])[0]
 
 
 @dataclass
@@ -310,6 +350,14 @@ class KeypointTracker:
         self.tracks: List[Track] = []
         self.frame = 0
         self._next_id = 1
+        self._no_arrays()
+
+    def _no_arrays(self) -> None:
+        """The current frame's tracks as arrays (row ``track.row``; :meth:`_predict` fills
+        them): none."""
+        k = self.layout.num_keypoints
+        self._boxes, self._points = np.zeros((0, 4)), np.zeros((0, k, 2))
+        self._valid, self._labels = np.zeros((0, k), bool), np.zeros(0, np.int64)
 
     # ------------------------------------------------------------------ costs
     def _cost(self, tracks: List[Track], dets: Detections, idx: np.ndarray,
@@ -319,22 +367,22 @@ class KeypointTracker:
         ``1 - IoU <= thresh``, whatever its OKS; the others cost inf."""
         if not tracks or len(idx) == 0:
             return np.zeros((len(tracks), len(idx)))
+        rows = np.array([t.row for t in tracks])
         boxes = dets.bboxes[idx].astype(np.float64)
-        iou = box_iou(np.stack([t.box for t in tracks]), boxes)
+        iou = box_iou(self._boxes[rows], boxes)
         cost = 1.0 - iou
-        allowed = (cost <= thresh) & (iou > 0)
-        if oks_weight > 0 and self.layout.num_keypoints:
+        same = self._labels[rows][:, None] == dets.labels[idx][None]
+        allowed = (cost <= thresh) & (iou > 0) & same
+        if oks_weight > 0 and self.layout.num_keypoints and allowed.any():
             labels = dets.labels[idx]
             det_valid = (dets.keypoint_scores[idx] >= self.kpt_thr) & self.slot_mask[labels]
             wh = boxes[:, 2:] - boxes[:, :2]
-            oks = keypoint_oks(np.stack([t.predicted_keypoints() for t in tracks]),
-                               np.stack([t.kpt_valid for t in tracks]),
+            oks = keypoint_oks(self._points[rows], self._valid[rows],
                                dets.keypoints[idx].astype(np.float64), det_valid,
                                wh[:, 0] * wh[:, 1], self.sigmas * self.oks_sigma_scale)
             blended = (1.0 - oks_weight) * cost + oks_weight * (1.0 - oks)
             cost = np.where(np.isnan(oks), cost, blended)
-        same = np.array([t.label for t in tracks])[:, None] == dets.labels[idx][None]
-        return np.where(allowed & same, cost, np.inf)
+        return np.where(allowed, cost, np.inf)
 
     def _match(self, tracks: List[Track], dets: Detections, idx: np.ndarray,
                thresh: float, oks_weight: float):
@@ -345,32 +393,54 @@ class KeypointTracker:
                 idx[ud])
 
     # ------------------------------------------------------------------ track updates
-    def _predict(self, track: Track) -> None:
-        mean = track.mean.copy()
-        if track.state != 'tracked':
-            mean[7] = 0.0  # a lost track's height stops changing (ByteTrack)
-        track.mean, track.cov = self.kalman.predict(mean, track.cov)
-        track.box = self.kalman.to_xyxy(track.mean)
+    def _predict(self) -> None:
+        """Every track's box and keypoints in the new frame (all tracks at once), and the
+        frame's arrays of them (``track.row`` indexes them)."""
+        tracks = self.tracks
+        if not tracks:
+            self._no_arrays()
+            return
+        # np.array of equal-shaped arrays: np.stack's result, a fraction of its cost
+        means = np.array([t.mean for t in tracks])
+        # a lost track's height stops changing (ByteTrack)
+        means[[t.state != 'tracked' for t in tracks], 7] = 0.0
+        means, covs = self.kalman.predict_many(means, np.array([t.cov for t in tracks]))
+        self._boxes = self.kalman.to_xyxy_many(means)
+        self._points = _move_points(np.array([t.keypoints for t in tracks]),
+                                    np.array([t.anchor for t in tracks]), self._boxes)
+        self._valid = np.array([t.kpt_valid for t in tracks])
+        self._labels = np.array([t.label for t in tracks], np.int64)
+        for row, t in enumerate(tracks):
+            t.mean, t.cov, t.box, t.row, t.det_index = means[row], covs[row], \
+                self._boxes[row], row, -1
 
-    def _update(self, track: Track, dets: Detections, i: int) -> None:
-        pred = track.predicted_keypoints()
-        track.mean, track.cov = self.kalman.update(
-            track.mean, track.cov, self.kalman.to_xyah(dets.bboxes[i].astype(np.float64)))
-        track.box = track.anchor = self.kalman.to_xyxy(track.mean)
+    def _update(self, matched: List[Tuple[Track, int]], dets: Detections) -> None:
+        """Update the tracks of ``matched`` ``(track, detection index)`` pairs with their
+        detections: the keypoint filter of all of them at once, the Kalman update a track."""
+        if not matched:
+            return
+        idx = np.array([i for _, i in matched])
+        rows = np.array([t.row for t, _ in matched])
         # visibility-aware exponential filter on the prediction error: unseen slots keep
         # their prediction, a slot seen for the first time takes the measurement
-        seen = (dets.keypoint_scores[i] >= self.kpt_thr) & self.slot_mask[track.label]
-        meas = dets.keypoints[i].astype(np.float64)
-        blend = track.kpt_valid & seen
+        seen = (dets.keypoint_scores[idx] >= self.kpt_thr) & self.slot_mask[self._labels[rows]]
+        meas = dets.keypoints[idx].astype(np.float64)
+        pred, valid = self._points[rows], self._valid[rows]  # copies (fancy indexing)
+        blend = valid & seen
         pred[blend] += self.kpt_alpha * (meas[blend] - pred[blend])
-        pred[seen & ~track.kpt_valid] = meas[seen & ~track.kpt_valid]
-        track.keypoints = pred
-        track.kpt_age = np.where(seen, 0, track.kpt_age + 1)
-        track.kpt_valid = (track.kpt_valid | seen) & (track.kpt_age <= self.kpt_max_age)
-        track.score = float(dets.scores[i])
-        track.last_frame = self.frame
-        track.state = 'tracked'
-        track.det_index = i
+        pred[seen & ~valid] = meas[seen & ~valid]
+        age = np.where(seen, 0, np.array([t.kpt_age for t, _ in matched]) + 1)
+        valid = (valid | seen) & (age <= self.kpt_max_age)
+        boxes = dets.bboxes[idx].astype(np.float64)
+        for k, (track, i) in enumerate(matched):
+            track.mean, track.cov = self.kalman.update(track.mean, track.cov,
+                                                       self.kalman.to_xyah(boxes[k]))
+            track.box = track.anchor = self.kalman.to_xyxy(track.mean)
+            track.keypoints, track.kpt_age, track.kpt_valid = pred[k], age[k], valid[k]
+            track.score = float(dets.scores[i])
+            track.last_frame = self.frame
+            track.state = 'tracked'
+            track.det_index = i
 
     def _new_track(self, dets: Detections, i: int) -> Track:
         mean, cov = self.kalman.initiate(self.kalman.to_xyah(dets.bboxes[i].astype(np.float64)))
@@ -404,9 +474,7 @@ class KeypointTracker:
             raise ValueError(f'detections have {dets.layout.num_keypoints} keypoint slots, '
                              f'the tracker\'s layout {self.layout.num_keypoints}')
         self.frame += 1
-        for t in self.tracks:
-            t.det_index = -1
-            self._predict(t)
+        self._predict()
         scores = dets.scores
         high = np.flatnonzero(scores >= self.high_thr)
         low = np.flatnonzero((scores >= self.low_thr) & (scores < self.high_thr))
@@ -416,20 +484,18 @@ class KeypointTracker:
         # 1: first-tier detections against tracked and lost tracks, IoU (+ OKS)
         matched, rest, high_left = self._match(confirmed, dets, high, self.match_thr,
                                                self.oks_weight)
-        for t, i in matched:
-            self._update(t, dets, i)
+        self._update(matched, dets)
         # 2: second-tier detections recover tracked (not lost) tracks, IoU only
         tracked_rest = [t for t in rest if t.state == 'tracked']
         matched, still, _ = self._match(tracked_rest, dets, low, self.low_match_thr, 0.0)
-        for t, i in matched:
-            self._update(t, dets, i)
+        self._update(matched, dets)
         for t in still:
             t.state = 'lost'
         # 3: tracks born last frame take their second detection, or die
         matched, dead, high_left = self._match(unconfirmed, dets, high_left,
                                                self.unconfirmed_match_thr, self.oks_weight)
-        for t, i in matched:
-            self._update(t, dets, i)
+        self._update(matched, dets)
+        for t, _ in matched:
             self._confirm(t)
         removed = {id(t) for t in dead}
         # 4: new tracks (confirmed at once in the first frame)
@@ -446,13 +512,12 @@ class KeypointTracker:
         out = [t for t in self.tracks if t.confirmed and t.det_index >= 0]
         out.sort(key=lambda t: t.track_id)
         idx = np.array([t.det_index for t in out], np.int64)
-        fields = {f: getattr(dets, f)[idx] for f in FIELDS}
+        matched = dets[idx]  # every field the detections have (a copy)
         if self.smooth_keypoints and len(out):
-            seen = fields['keypoint_scores'] >= self.kpt_thr
-            smoothed = np.stack([t.keypoints for t in out]).astype(np.float32)
-            fields['keypoints'] = np.where(seen[..., None], smoothed, fields['keypoints'])
-        return TrackedDetections(Detections(**fields, layout=dets.layout),
-                                 np.array([t.track_id for t in out], np.int64), idx)
+            seen = matched.keypoint_scores >= self.kpt_thr
+            smoothed = np.array([t.keypoints for t in out]).astype(np.float32)
+            matched.keypoints = np.where(seen[..., None], smoothed, matched.keypoints)
+        return TrackedDetections(matched, np.array([t.track_id for t in out], np.int64), idx)
 
 
 def track_labels(track_ids: np.ndarray,
@@ -464,8 +529,8 @@ def track_labels(track_ids: np.ndarray,
 
 
 def _move_points(points: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """(K, 2) points carried from box ``src`` to box ``dst`` (x1 y1 x2 y2): same position
-    relative to the box, per-axis scaled."""
-    sw, sh = max(src[2] - src[0], 1e-3), max(src[3] - src[1], 1e-3)
-    scale = np.array([(dst[2] - dst[0]) / sw, (dst[3] - dst[1]) / sh])
-    return (points - src[:2]) * scale + dst[:2]
+    """(T, K, 2) points of T tracks carried from boxes ``src`` (T, 4) to boxes ``dst``
+    (T, 4) (x1 y1 x2 y2): same position relative to the box, per-axis scaled."""
+    size = np.maximum(src[:, 2:] - src[:, :2], 1e-3)
+    scale = (dst[:, 2:] - dst[:, :2]) / size
+    return (points - src[:, None, :2]) * scale[:, None] + dst[:, None, :2]
