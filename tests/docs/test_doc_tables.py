@@ -98,6 +98,15 @@ def test_metrics_view_and_writer_round_trip(tmp_path):
     assert '14.2 min' in text and '](docs/records/demo.json)' in text
     with pytest.raises(ValueError, match='source'):
         write_record(str(tmp_path / 'x.json'), dict(source='mine'))
+    # the demo's record: ONNX Runtime's AP beside PyTorch's, minutes per step, the floor
+    write_record(out, dict(config='c.py', minutes=6.5, metrics={
+        'bbox_mAP': 0.76, 'kpt_AP': 0.7, 'bbox_AP_car': 0.6, 'kpt_AP_car': 0.4},
+        onnx_metrics={'bbox_mAP': 0.759, 'kpt_AP': 0.701, 'bbox_AP_car': 0.61,
+                      'kpt_AP_car': 0.39}, step_minutes={'train': 5.0, 'test': 0.5},
+        floor=dict(bbox_mAP=0.75, kpt_AP=0.5), floor_reached=False))
+    text = render.render_text(doc, 'README.md', repo=str(tmp_path))
+    assert '| car | 0.600 |  | 0.400 |  | 0.610 | 0.390 |' in text
+    assert '6.5 min in all (train 5.0, test 0.5)' in text and '**missed**' in text
     (tmp_path / 'docs' / 'records' / 'bare.json').write_text('{"metrics": {}}')
     with pytest.raises(render.RenderError, match=r'x\.md:1: .*bare\.json.*lacks command'):
         render.render_text('<!-- record: docs/records/bare.json view=metrics -->\n'

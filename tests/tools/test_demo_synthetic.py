@@ -1,7 +1,7 @@
 """`make demo`'s tool, shortened (8 generated training images, 2 epochs): every step runs
 as the printed command (generate, train, test, export, verify), the per-class table shows
 PyTorch's and ONNX Runtime's AP, pictures and the record are written, and a run that misses
-the recipe's floor says so and exits with status 3."""
+the floor says so (and with --check-floor exits with status 3)."""
 import json
 import subprocess
 import sys
@@ -14,7 +14,7 @@ def test_demo_runs_every_step_and_reports_a_missed_floor(tmp_path):
     proc = subprocess.run(
         [sys.executable, 'tools/demo_synthetic.py', '--data-root', str(data), '--num-train',
          '8', '--num-val', '3', '--epochs', '2', '--work-dir', str(work), '--num-pictures',
-         '2'], cwd=REPO, capture_output=True, text=True, timeout=900)
+         '2', '--check-floor'], cwd=REPO, capture_output=True, text=True, timeout=900)
     out = proc.stdout
     assert proc.returncode == 3, out[-3000:] + proc.stderr[-3000:]
     for step in ('generate', 'train', 'test', 'export', 'verify'):

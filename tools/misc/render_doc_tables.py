@@ -111,21 +111,34 @@ def view_eval_speed(record: dict, opts: Dict[str, str]) -> List[str]:
 
 def view_metrics(record: dict, opts: Dict[str, str]) -> List[str]:
     """A record with ``metrics`` (``make demo``'s ``demo.json``, ``overfit_check.py``):
-    box AP and keypoint AP overall and per class. ``classes=a,b`` picks and orders the
-    classes (default: every class with a ``bbox_AP_<class>``)."""
-    m = record['metrics']
+    box AP and keypoint AP overall and per class, with ONNX Runtime's beside PyTorch's when
+    the record has ``onnx_metrics`` (the demo's verify step). ``classes=a,b`` picks and
+    orders the classes (default: every class with a ``bbox_AP_<class>``)."""
+    m, onnx = record['metrics'], record.get('onnx_metrics')
     classes = (opts['classes'].split(',') if 'classes' in opts else
                [k[len('bbox_AP_'):] for k in m if k.startswith('bbox_AP_')])
 
-    def fmt(key):
-        return f'{m[key]:.3f}' if key in m else ''
+    def fmt(key, source=m):
+        return f'{source[key]:.3f}' if key in source else ''
 
-    rows = [['all', fmt('bbox_mAP'), fmt('bbox_mAP_50'), fmt('kpt_AP'), fmt('kpt_AP_50')]]
-    rows += [[c, fmt(f'bbox_AP_{c}'), fmt(f'bbox_AP_50_{c}'), fmt(f'kpt_AP_{c}'),
-              fmt(f'kpt_AP_50_{c}')] for c in classes]
-    lines = _table(['class', 'box AP', 'box AP50', 'keypoint AP (OKS)', 'keypoint AP50'], rows)
+    def row(name, box, box50, kpt, kpt50):
+        cells = [name, fmt(box), fmt(box50), fmt(kpt), fmt(kpt50)]
+        return cells + [fmt(box, onnx), fmt(kpt, onnx)] if onnx else cells
+
+    rows = [row('all', 'bbox_mAP', 'bbox_mAP_50', 'kpt_AP', 'kpt_AP_50')]
+    rows += [row(c, f'bbox_AP_{c}', f'bbox_AP_50_{c}', f'kpt_AP_{c}', f'kpt_AP_50_{c}')
+             for c in classes]
+    header = ['class', 'box AP', 'box AP50', 'keypoint AP (OKS)', 'keypoint AP50']
+    lines = _table(header + (['box AP, ONNX', 'keypoint AP, ONNX'] if onnx else []), rows)
     if record.get('minutes') is not None:
-        lines += ['', f"`{record.get('config', '')}`, {record['minutes']:.1f} min in all."]
+        steps = record.get('step_minutes')
+        lines += ['', f"`{record.get('config', '')}`, {record['minutes']:.1f} min in all"
+                  + (' (' + ', '.join(f'{k} {v:.1f}' for k, v in steps.items()) + ')'
+                     if steps else '') + '.']
+    if 'floor_reached' in record:
+        floor = record['floor']
+        lines += ['', f"Floor (box mAP >= {floor['bbox_mAP']}, every class's keypoint AP >= "
+                  f"{floor['kpt_AP']}): {'reached' if record['floor_reached'] else '**missed**'}."]
     return lines
 
 
@@ -274,11 +287,82 @@ def view_mining_speed(record: dict, opts: Dict[str, str]) -> List[str]:
                     f"{record['best_ratio']:.2f}."]
 
 
+def view_active_learning(record: dict, opts: Dict[str, str]) -> List[str]:
+    """``tools/analysis/active_learning.py``: per metric, the model of the labelled set
+    alone and the two arms (mean +- std over the seeds), ranked minus random seed by seed
+    (mean, min to max) and the seeds ranked won; then the objects in the picked frames,
+    the sizes, recipe and mining options, and the signals that picked the ranked frames."""
+    summary, diff, sizes = record['summary'], record['difference'], record['sizes']
+    names = dict(bbox_mAP='box mAP', bbox_mAP_50='box AP50', kpt_AP='keypoint AP',
+                 kpt_AP_50='keypoint AP50')
+    for c in record['classes']:
+        names[f'bbox_AP_{c}'], names[f'kpt_AP_{c}'] = f'box AP {c}', f'keypoint AP {c}'
+    keys = [k for k in ['bbox_mAP', 'kpt_AP'] + [f'kpt_AP_{c}' for c in record['classes']] +
+            [f'bbox_AP_{c}' for c in record['classes']] if k in diff]
+
+    def cell(s):
+        return f"{s['mean']:.3f} ± {s['std']:.3f}"
+
+    rows = []
+    for k in keys:
+        d = diff[k]
+        rows.append([names[k], *(cell(summary[a][k]) for a in ('labelled', 'ranked', 'random')),
+                     f"{d['mean']:+.3f} ({d['min']:+.3f} to {d['max']:+.3f})",
+                     f"{d['wins']} of {d['seeds']}"])
+    objects = record['picked_objects']
+    rows.append(['objects in the frames added', '',
+                 *(f"{objects[a]['mean']:.1f} ± {objects[a]['std']:.1f}"
+                   for a in ('ranked', 'random')),
+                 f"{objects['ranked']['mean'] - objects['random']['mean']:+.1f}", ''])
+    k = sizes['k']
+    lines = _table(['metric', f"model A ({sizes['labelled']} labelled frames)",
+                    f'+ {k} ranked', f'+ {k} random', 'ranked - random (min to max)',
+                    'seeds ranked better'], rows)
+    signals: Dict[str, int] = {}
+    for run in record['runs']:
+        for name, count in run['picked_by_signal'].items():
+            signals[name] = signals.get(name, 0) + count
+    picked = ', '.join(f'{n} {c}' for n, c in sorted(signals.items(), key=lambda s: -s[1]))
+    gen = record['data']['generated']
+    data = (f"{gen['num_train']} generated frames of {gen['img_size'][0]}x"
+            f"{gen['img_size'][1]} (seed {gen['seed']})" if gen else
+            f"`{record['data']['root']}`")
+    mining, epochs = record['mining'], record['epochs']
+    scored = min(run['scored_frames'] for run in record['runs'])
+    verdict = []
+    for key in ('bbox_mAP', 'kpt_AP'):
+        d = diff[key]
+        how = ('higher in every seed' if d['min'] > 0 else 'lower in every seed'
+               if d['max'] < 0 else f"higher in {d['wins']} of {d['seeds']} seeds")
+        verdict.append(f'{names[key]} {how}')
+    arms = (f"model A fine-tuned on the labelled frames plus k for {epochs['arms']} epochs "
+            f"at {record['finetune_lr_scale']:g} times the recipe's learning rate"
+            if record['arms_start'] == 'from model A' else
+            f"the recipe from scratch on the labelled frames plus k for {epochs['arms']} "
+            "epochs")
+    return lines + ['', f"Ranked against random: {'; '.join(verdict)}.",
+                    '', f"{len(record['seeds'])} seeds (each draws the sets, seeds the "
+                    f"trainings and the random pick): {sizes['labelled']} labelled frames and "
+                    f"a pool of {sizes['pool']} drawn from {data}, one validation set of "
+                    f"{sizes['val']} frames. `{osp.basename(record['config'])}` at "
+                    f"{record['input_size'][0]}x{record['input_size'][1]}, batch "
+                    f"{record['batch_size']}: model A trained on the labelled frames for "
+                    f"{epochs['model_a']} epochs; each arm {arms}, with the seed's training "
+                    f"seed. Ranked: the top {k} of `mine_frames.py "
+                    f"{' '.join(mining['options'])}` run with model A (signals "
+                    f"{', '.join(mining['signals'])}; it scored {scored} of the {sizes['pool']} "
+                    f"pool frames above 0, a seed's least), random: {k} drawn with the seed. "
+                    f"Mean ± "
+                    f"sample standard deviation over the seeds; ranked - random: the mean of "
+                    f"the per-seed differences, and their smallest and largest. The ranked "
+                    f"frames' strongest signal: {picked}. {record['minutes']:.0f} min in all."]
+
+
 VIEWS: Dict[str, Callable[[dict, Dict[str, str]], List[str]]] = dict(
     configs=view_configs, model_cost=view_model_cost, targets=view_targets,
     eval_speed=view_eval_speed, metrics=view_metrics, geometry=view_geometry,
     tracking=view_tracking, exported=view_exported,
-    mining_speed=view_mining_speed)
+    mining_speed=view_mining_speed, active_learning=view_active_learning)
 
 
 def source_line(record: dict, record_path: str, doc_path: str) -> str:
