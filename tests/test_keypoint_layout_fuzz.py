@@ -31,6 +31,9 @@ layouts = st.fixed_dictionaries(
         'skeletons': st.dictionaries(st.sampled_from(['a', 'b', 'z']),
                                      st.lists(st.lists(st.integers(-1, 6), max_size=3),
                                               max_size=3) | anything, max_size=2) | anything,
+        'share_keypoints': st.sampled_from(['same_set', 'by_name', 'none', 'x'])
+        | st.lists(st.lists(st.sampled_from(['a', 'b', 'c', 'z']), max_size=3), max_size=3)
+        | anything,
         'extra': anything,
     })
 

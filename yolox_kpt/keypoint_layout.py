@@ -1,10 +1,12 @@
 """The keypoint data contract shared by dataset, head, metric, visualizer and export.
 
 Classes may own different keypoint sets, or none (vehicles: tyre points; pedestrians: none).
-The model predicts one fixed slot layout of ``K_total`` keypoints: the union, by name, of all
-classes' keypoints. Each class owns an ordered list of slots. Classes whose keypoint names
-coincide share slots, so a 54-species animal set with the same 17 points has ``K_total = 17``,
-not 54 x 17.
+The model predicts one fixed slot layout of ``K_total`` keypoints; each class owns an ordered
+list of slots. Which classes share a slot for a keypoint name is ``share_keypoints``: by
+default (``'same_set'``) classes with the same set of keypoint names share their slots, so a
+54-species animal set with the same 17 points has ``K_total = 17``, not 54 x 17, while a
+person's ``nose`` and an animal's ``nose`` (classes with different sets) get a slot each
+(``person.nose``, ``animal.nose``): one output cannot learn two shapes from few examples.
 
 This module imports neither torch nor mmdet: the exported-model runtime reads the layout from
 JSON written beside the model.
@@ -193,6 +195,64 @@ def _check_types(classes, keypoints, sigmas, flip_pairs, skeletons, source: str)
         raise KeypointLayoutError(f'{source}: ' + '; '.join(problems))
 
 
+#: ``share_keypoints`` of a layout that does not say (see :meth:`KeypointLayout.build`).
+DEFAULT_SHARE = 'same_set'
+SHARE_MODES = ('same_set', 'by_name', 'none')
+
+
+def _share_groups(share, classes: Tuple[str, ...], class_kpts: List[Tuple[str, ...]],
+                  source: str):
+    """The sharing mode in canonical form and, per class, the name of its sharing group
+    (the group's first class; classes of one group share same-named slots)."""
+    if isinstance(share, str):
+        if share not in SHARE_MODES:
+            raise KeypointLayoutError(
+                f'{source}: share_keypoints must be one of {list(SHARE_MODES)} or a list of '
+                f'class-name groups, got {share!r}')
+        if share == 'by_name':
+            return share, [''] * len(classes)
+        if share == 'none':
+            return share, list(classes)
+        first = {}
+        for cls_name, kpts in zip(classes, class_kpts):
+            first.setdefault(frozenset(kpts), cls_name)
+        return share, [first[frozenset(k)] for k in class_kpts]
+    if not isinstance(share, (list, tuple)) or not all(
+            isinstance(g, (list, tuple)) and all(isinstance(c, str) for c in g)
+            for g in share):
+        raise KeypointLayoutError(
+            f'{source}: share_keypoints must be one of {list(SHARE_MODES)} or a list of '
+            f'class-name groups such as [["cat", "dog"]], got {share!r:.80}')
+    group, seen = list(classes), set()
+    for g in share:
+        unknown = [c for c in g if c not in classes]
+        if unknown:
+            raise KeypointLayoutError(
+                f'{source}: share_keypoints names classes {unknown} that are not in '
+                f'{list(classes)}')
+        for c in dict.fromkeys(g):
+            if c in seen:
+                raise KeypointLayoutError(
+                    f'{source}: class {c!r} is in two share_keypoints groups')
+            seen.add(c)
+            group[classes.index(c)] = g[0]
+    return tuple(tuple(g) for g in share), group
+
+
+def _flip_pair_slots(pair, names: List[str], keys: List[Tuple[str, str]]):
+    """Slot pairs a flip pair names: two slot names, else two keypoint names of one group
+    (every group that has both)."""
+    if len(pair) != 2:
+        return []
+    if all(p in names for p in pair):
+        return [(names.index(pair[0]), names.index(pair[1]))]
+    out = []
+    for g in dict.fromkeys(g for g, _ in keys):
+        if (g, pair[0]) in keys and (g, pair[1]) in keys:
+            out.append((keys.index((g, pair[0])), keys.index((g, pair[1]))))
+    return out
+
+
 @dataclass
 class KeypointLayout:
     """Slot layout of keypoints over classes.
@@ -206,6 +266,10 @@ class KeypointLayout:
         flip_indices (tuple[int]): (K_total,) slot that each slot becomes under a horizontal
             flip (itself when it has no side).
         skeletons (tuple[tuple[tuple[int, int]]]): Per class, 0-based pairs of *slot* indices.
+        share_keypoints (str | tuple[tuple[str]]): Which classes share a slot for a keypoint
+            name (see :meth:`build`).
+        base_names (tuple[str]): (K_total) each slot's keypoint name as the classes' files
+            write it: ``'nose'`` for slot ``'animal.nose'``. Empty: ``keypoint_names``.
     """
 
     classes: Tuple[str, ...]
@@ -214,6 +278,12 @@ class KeypointLayout:
     sigmas: np.ndarray
     flip_indices: Tuple[int, ...]
     skeletons: Tuple[Tuple[Tuple[int, int], ...], ...] = field(default=())
+    share_keypoints: object = 'by_name'
+    base_names: Tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        if not self.base_names:
+            self.base_names = tuple(self.keypoint_names)
 
     @property
     def num_keypoints(self) -> int:
@@ -232,7 +302,9 @@ class KeypointLayout:
         return mask
 
     def class_keypoint_names(self, label: int) -> Tuple[str, ...]:
-        return tuple(self.keypoint_names[s] for s in self.class_slots[label])
+        """The keypoint names of class ``label`` as its annotation files write them (a
+        slot's base name, ``'nose'`` for slot ``'animal.nose'``), in the class's order."""
+        return tuple(self.base_names[s] for s in self.class_slots[label])
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -242,7 +314,8 @@ class KeypointLayout:
               sigmas: Optional[Mapping[str, float]] = None,
               flip_pairs: Optional[Sequence[Sequence[str]]] = None,
               skeletons: Optional[Mapping[str, Sequence[Sequence[int]]]] = None,
-              source: str = 'config') -> 'KeypointLayout':
+              source: str = 'config',
+              share_keypoints=DEFAULT_SHARE) -> 'KeypointLayout':
         """Build the layout from per-class keypoint names.
 
         Args:
@@ -257,6 +330,21 @@ class KeypointLayout:
             skeletons (Mapping[str, Sequence[Sequence[int]]], optional): Per class, 1-based
                 pairs into that class's keypoint list (COCO's ``skeleton``).
             source (str): Where the names came from, quoted in errors.
+            share_keypoints (str | Sequence[Sequence[str]]): Which classes share a slot for
+                a keypoint name they both list:
+
+                * ``'same_set'`` (default): classes whose keypoint lists hold the same set
+                  of names (species of one skeleton, vehicle types with the same tyres).
+                  A name that classes with different sets use gets a slot per set.
+                * ``'by_name'``: every class that lists a name (the layout before this
+                  option): a person's and an animal's ``nose`` are one output.
+                * ``'none'``: no class shares a slot.
+                * groups of class names, e.g. ``[['cat', 'dog']]``: the classes of a group
+                  share their same-named slots; a class in no group shares with none.
+
+                A name with several slots is qualified by the first class of each group,
+                ``'person.nose'`` and ``'animal.nose'``; a name with one slot keeps its name.
+                Flip pairs and sigmas given by name apply to each of its slots.
 
         Returns:
             KeypointLayout
@@ -270,22 +358,47 @@ class KeypointLayout:
             raise KeypointLayoutError(
                 f'{source}: keypoints given for classes {unknown} that are not in classes '
                 f'{list(classes)}')
-        names: List[str] = []
-        class_slots = []
+        class_kpts = []
         for cls_name in classes:
             cls_kpts = tuple(keypoints.get(cls_name, ()) or ())
             if len(set(cls_kpts)) != len(cls_kpts):
                 raise KeypointLayoutError(
                     f'{source}: class {cls_name!r} lists a keypoint name twice: {cls_kpts}')
+            class_kpts.append(cls_kpts)
+        share_keypoints, group = _share_groups(share_keypoints, classes, class_kpts, source)
+        # slots keyed by (group, name), in order of first use
+        keys: List[Tuple[str, str]] = []
+        class_slots = []
+        for label, cls_kpts in enumerate(class_kpts):
             slots = []
             for name in cls_kpts:
-                if name not in names:
-                    names.append(name)
-                slots.append(names.index(name))
+                key = (group[label], name)
+                if key not in keys:
+                    keys.append(key)
+                slots.append(keys.index(key))
             class_slots.append(tuple(slots))
+        base = [name for _, name in keys]
+        names = [f'{g}.{n}' if base.count(n) > 1 else n for g, n in keys]
+        split = sorted({b for b, n in zip(base, names) if b != n})
+        if split:
+            qualified = [n for n, b in zip(names, base) if n != b]
+            _log_once(f'{source}: keypoints {split} get a slot per class set '
+                      f'(share_keypoints={share_keypoints!r}): {qualified}; '
+                      "share_keypoints=[['class_a', 'class_b']] would share them")
+        if len(set(names)) != len(names):
+            raise KeypointLayoutError(
+                f'{source}: keypoint slot names {names} clash (a class-qualified name equals '
+                'another keypoint name); rename a class or keypoint')
 
         sigmas = dict(sigmas or {})
-        missing = [n for n in names if n not in sigmas and n not in COCO_PERSON_SIGMAS]
+
+        def sigma_of(slot: int):
+            for key in (names[slot], base[slot]):
+                if key in sigmas:
+                    return sigmas[key]
+            return COCO_PERSON_SIGMAS.get(base[slot])
+
+        missing = [names[i] for i in range(len(names)) if sigma_of(i) is None]
         if missing:
             raise KeypointLayoutError(
                 f'{source}: no OKS sigma for keypoints {missing}. They are not COCO person '
@@ -293,22 +406,29 @@ class KeypointLayout:
                 f"keypoint_layout=dict(..., sigmas=dict({missing[0]}=0.05, ...)). "
                 'A sigma is the spread of human labels for that point relative to object '
                 'scale; COCO uses 0.025 (eyes) to 0.107 (hips).')
-        sigma_arr = np.array([sigmas.get(n, COCO_PERSON_SIGMAS.get(n)) for n in names],
-                             dtype=np.float64)
+        sigma_arr = np.array([sigma_of(i) for i in range(len(names))], dtype=np.float64)
         if not np.all(np.isfinite(sigma_arr)) or np.any(sigma_arr <= 0):
             raise KeypointLayoutError(f'{source}: sigmas must be positive, got {sigmas}')
 
         if flip_pairs is None:
-            flip = infer_flip_indices(names, source)
+            if names == base:
+                flip = infer_flip_indices(names, source)
+            else:  # each group's names on their own (a mirror is in the same group)
+                flip = list(range(len(names)))
+                for g in dict.fromkeys(g for g, _ in keys):
+                    idx = [i for i, k in enumerate(keys) if k[0] == g]
+                    for i, j in zip(idx, infer_flip_indices([base[i] for i in idx], source)):
+                        flip[i] = idx[j]
         else:
             flip = list(range(len(names)))
             for pair in flip_pairs:
-                if len(pair) != 2 or any(p not in names for p in pair):
+                slot_pairs = _flip_pair_slots(pair, names, keys)
+                if not slot_pairs:
                     raise KeypointLayoutError(
                         f'{source}: flip pair {list(pair)} must name two keypoints of '
-                        f'{names}')
-                a, b = names.index(pair[0]), names.index(pair[1])
-                flip[a], flip[b] = b, a
+                        f'{names} (or two names of one class)')
+                for a, b in slot_pairs:
+                    flip[a], flip[b] = b, a
         if names:
             pairs = [[names[i], names[j]] for i, j in enumerate(flip) if i < j]
             how = 'inferred from the names' if flip_pairs is None else 'as given'
@@ -327,7 +447,7 @@ class KeypointLayout:
                 pairs.append((slots[a - 1], slots[b - 1]))
             skel_out.append(tuple(pairs))
         return cls(classes, tuple(names), tuple(class_slots), sigma_arr, tuple(flip),
-                   tuple(skel_out))
+                   tuple(skel_out), share_keypoints, tuple(base))
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> 'KeypointLayout':
@@ -337,7 +457,8 @@ class KeypointLayout:
         if not isinstance(cfg, Mapping):
             raise KeypointLayoutError(
                 f'keypoint_layout must be a dict(classes=..., keypoints=...), got {cfg!r:.80}')
-        known = {'classes', 'keypoints', 'sigmas', 'flip_pairs', 'skeletons'}
+        known = {'classes', 'keypoints', 'sigmas', 'flip_pairs', 'skeletons',
+                 'share_keypoints'}
         extra = set(cfg) - known
         if extra:
             raise KeypointLayoutError(
@@ -345,20 +466,23 @@ class KeypointLayout:
         if 'classes' not in cfg:
             raise KeypointLayoutError('keypoint_layout needs `classes`')
         return cls.build(cfg['classes'], cfg.get('keypoints') or {}, cfg.get('sigmas'),
-                         cfg.get('flip_pairs'), cfg.get('skeletons'))
+                         cfg.get('flip_pairs'), cfg.get('skeletons'),
+                         share_keypoints=cfg.get('share_keypoints', DEFAULT_SHARE))
 
     def to_config(self) -> dict:
         """The config/JSON form; ``from_config(to_config())`` gives an equal layout."""
         return dict(
             classes=list(self.classes),
-            keypoints={c: [self.keypoint_names[s] for s in slots]
-                       for c, slots in zip(self.classes, self.class_slots) if slots},
+            keypoints={c: list(self.class_keypoint_names(label))
+                       for label, c in enumerate(self.classes) if self.class_slots[label]},
             sigmas={n: float(s) for n, s in zip(self.keypoint_names, self.sigmas)},
             flip_pairs=[[self.keypoint_names[i], self.keypoint_names[j]]
                         for i, j in enumerate(self.flip_indices) if i < j],
             skeletons={c: [[slots.index(a) + 1, slots.index(b) + 1] for a, b in skel]
                        for c, slots, skel in zip(self.classes, self.class_slots,
-                                                 self.skeletons) if skel})
+                                                 self.skeletons) if skel},
+            share_keypoints=(self.share_keypoints if isinstance(self.share_keypoints, str)
+                             else [list(g) for g in self.share_keypoints]))
 
     def to_json(self, path) -> None:
         """Write the layout as JSON (used beside exported models)."""

@@ -318,3 +318,27 @@ def test_bad_hit_detections_are_named(det, match):
     with pytest.raises(ConverterError, match=match) as err:
         hit_detections([det], LAYOUT, 'hits.json: hits[3] (frame_000010.jpg)')
     assert 'hits.json: hits[3] (frame_000010.jpg)' in str(err.value)
+
+
+def test_split_slots_are_written_and_read_by_the_names_the_classes_use():
+    """Classes with different keypoint sets that share a name get a slot each
+    ('person.nose', 'animal.nose'); detections' JSON and the hits reader speak the class's
+    own name ('nose'), and each reaches its own class's slot."""
+    from yolox_kpt.keypoint_layout import KeypointLayout
+    layout = KeypointLayout.build(('person', 'animal'), dict(
+        person=('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear'),
+        animal=('left_eye', 'right_eye', 'nose')))
+    nose = {c: layout.keypoint_names.index(f'{c}.nose') for c in ('person', 'animal')}
+    k = layout.num_keypoints
+    kpts = np.arange(2 * k * 2, dtype=float).reshape(2, k, 2)
+    scores = layout.class_slot_mask()[[0, 1]].astype(float) * 0.9
+    dets = Detections(np.array([[0, 0, 9, 9], [1, 1, 8, 8]], float), np.array([0.9, 0.8]),
+                      np.array([0, 1]), kpts, scores, layout)
+    written = dets.to_json()
+    assert set(written[0]['keypoints']) == {'nose', 'left_eye', 'right_eye', 'left_ear',
+                                            'right_ear'}
+    assert written[1]['keypoints']['nose'][:2] == kpts[1, nose['animal']].tolist()
+    back, _ = hit_detections(written, layout, 'hits.json')
+    np.testing.assert_allclose(back.keypoints[0, nose['person']], kpts[0, nose['person']])
+    np.testing.assert_allclose(back.keypoints[1, nose['animal']], kpts[1, nose['animal']])
+    assert back.keypoint_scores[1, nose['person']] == 0  # not the person's slot

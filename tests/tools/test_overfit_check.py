@@ -19,5 +19,10 @@ def test_overfit_check_runs_and_reports(synthetic_data, tmp_path):
     assert record['iters'] == 4
     metrics = record['metrics']
     assert 0 <= metrics['bbox_mAP'] <= 1 and 'kpt_AP_vehicle' in metrics
+    # each class's APs are printed: a class left behind shows (a class without keypoints has
+    # box AP only)
+    assert f"vehicle: box AP {metrics['bbox_AP_vehicle']:.3f}, keypoint AP " in proc.stdout
+    pedestrian = [ln for ln in proc.stdout.splitlines() if ln.startswith('  pedestrian:')]
+    assert pedestrian == [f"  pedestrian: box AP {metrics['bbox_AP_pedestrian']:.3f}"]
     from yolox_kpt.checkpoint import safe_torch_load
     assert safe_torch_load(str(tmp_path / 'iter_4.pth'))['meta']['iter'] == 4

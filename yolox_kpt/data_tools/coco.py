@@ -85,7 +85,7 @@ def coco_categories(layout: KeypointLayout, supercategory: str = 'object') -> Li
                 layout.num_classes), 1):
         cats.append(dict(
             id=i, name=name, supercategory=supercategory,
-            keypoints=[layout.keypoint_names[s] for s in slots],
+            keypoints=list(layout.class_keypoint_names(i - 1)),
             skeleton=[[slots.index(a) + 1, slots.index(b) + 1] for a, b in skel]))
     return cats
 

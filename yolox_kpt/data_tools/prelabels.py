@@ -351,11 +351,15 @@ def hit_detections(dets: Sequence[dict], layout: KeypointLayout, where: str
         raw = det.get('keypoints')
         if isinstance(raw, dict):
             states = det.get('visibility') or {}
+            # the class's own names first ('nose' is slot 'animal.nose' for an animal)
+            slot_of = {n: j for j, n in enumerate(layout.keypoint_names)}
+            slot_of.update(zip(layout.class_keypoint_names(labels[i]),
+                               layout.class_slots[labels[i]]))
             for name, value in raw.items():
-                if name not in layout.keypoint_names:
+                if name not in slot_of:
                     raise ConverterError(f'{at}: keypoint {name!r} is not in the layout '
                                          f'{list(layout.keypoint_names)}')
-                s = layout.keypoint_names.index(name)
+                s = slot_of[name]
                 x, y, ks = _number_list(value, 3, f'{at}: keypoint {name!r}')
                 kpts[i, s], kscores[i, s] = (x, y), ks
                 if name in states:

@@ -109,14 +109,16 @@ class Detections:
         for i, (box, s, lb, kp, kp_scores) in enumerate(zip(
                 self.bboxes, self.scores, self.labels, self.keypoints, self.keypoint_scores)):
             slots = np.flatnonzero(kp_scores > 0)
+            # the names the class's annotation files use ('nose' for slot 'animal.nose')
+            names = self.layout.base_names
             det = dict(label=self.class_names[int(lb)], score=round(float(s), 4),
                        bbox=[round(float(v), 2) for v in box],
-                       keypoints={self.keypoint_names[k]: [round(float(kp[k, 0]), 2),
-                                                           round(float(kp[k, 1]), 2),
-                                                           round(float(kp_scores[k]), 4)]
+                       keypoints={names[k]: [round(float(kp[k, 0]), 2),
+                                             round(float(kp[k, 1]), 2),
+                                             round(float(kp_scores[k]), 4)]
                                   for k in slots})
             if states is not None:
-                det['visibility'] = {self.keypoint_names[k]: int(states[i, k]) for k in slots}
+                det['visibility'] = {names[k]: int(states[i, k]) for k in slots}
             out.append(det)
         return out
 

@@ -469,7 +469,7 @@ def ground_estimates(dets: Any, calib: CameraCalibration, *, score_thr: float = 
     for i, label in enumerate(labels):
         class_name = layout.classes[label]
         slots = list(layout.class_slots[label])
-        names = [layout.keypoint_names[s] for s in slots]
+        names = list(layout.class_keypoint_names(label))
         contact = any(n in TYRES or n in WHEELS for n in names)
         if not contact and class_name not in merged:
             out.append(None)

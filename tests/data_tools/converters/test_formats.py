@@ -205,3 +205,22 @@ def test_yolo_foreign_slot_is_an_error(tmp_path, synth, layout_json, tool):
         tool('coco_to_yolo_pose').main([
             '--split', 'val', str(synth / 'annotations' / 'val.json'),
             str(synth / 'images' / 'val'), '--out-dir', str(yolo)])
+
+
+@pytest.mark.parametrize('share', ['none', [['cat', 'dog']], 'same_set'])
+def test_yolo_data_yaml_keeps_the_slot_sharing(tmp_path, share):
+    """The Ultralytics yaml's layout rebuilds the same slots: a sharing choice that is not
+    the default must not be lost between the converters (the label rows have K_total
+    columns in slot order)."""
+    from yolox_kpt.data_tools.converters.yolo_pose import (layout_from_data_yaml,
+                                                           read_data_yaml, write_data_yaml)
+    eyes = ('left_eye', 'right_eye', 'nose')
+    layout = KeypointLayout.build(('cat', 'dog', 'person'),
+                                  dict(cat=eyes, dog=eyes, person=eyes + ('neck', )),
+                                  dict(neck=0.08),
+                                  share_keypoints=share)
+    write_data_yaml(tmp_path / 'data.yaml', tmp_path, ['train'], layout)
+    back = layout_from_data_yaml(read_data_yaml(tmp_path / 'data.yaml'), 'x')
+    assert back.keypoint_names == layout.keypoint_names
+    assert back.class_slots == layout.class_slots
+    assert back.flip_indices == layout.flip_indices

@@ -70,17 +70,19 @@ def conversion_layout(classes: Sequence[str],
                       keypoints: Mapping[str, Sequence[str]],
                       flip_pairs: Optional[Sequence[Sequence[str]]] = None,
                       skeletons: Optional[Mapping[str, Sequence[Sequence[int]]]] = None,
-                      source: str = 'data') -> KeypointLayout:
+                      source: str = 'data', share_keypoints=None) -> KeypointLayout:
     """A layout read from data files, which carry no OKS sigmas.
 
     Conversion only needs slots, flips and skeletons, so every keypoint gets a placeholder
     sigma rather than failing on names that are not COCO person keypoints. Such a layout is
-    never written out with its sigmas.
+    never written out with its sigmas. ``share_keypoints``: as the files say (None: the
+    layout's default).
     """
     names = {n for kpts in keypoints.values() for n in (kpts or ())}
+    share = {} if share_keypoints is None else dict(share_keypoints=share_keypoints)
     try:
         return KeypointLayout.build(classes, keypoints, {n: 1.0 for n in names}, flip_pairs,
-                                    skeletons, source=source)
+                                    skeletons, source=source, **share)
     except KeypointLayoutError as e:
         raise ConverterError(str(e)) from e
 

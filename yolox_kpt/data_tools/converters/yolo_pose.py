@@ -59,7 +59,8 @@ def write_data_yaml(path: PathLike, root: PathLike, splits: Sequence[str],
     data[LAYOUT_KEY] = dict(
         keypoint_names=list(layout.keypoint_names),
         keypoints={c: list(k) for c, k in cfg['keypoints'].items()},
-        flip_pairs=cfg['flip_pairs'], skeletons=cfg['skeletons'])
+        flip_pairs=cfg['flip_pairs'], skeletons=cfg['skeletons'],
+        share_keypoints=cfg['share_keypoints'])
     head = ('# Ultralytics YOLO pose dataset written by yolox_kpt '
             '(tools/dataset_converters/coco_to_yolo_pose.py).\n'
             f'# Keypoint slots: {", ".join(layout.keypoint_names)}; a class\'s foreign '
@@ -251,7 +252,8 @@ def layout_from_data_yaml(data: dict, source: str) -> Optional[KeypointLayout]:
     if not isinstance(info, dict) or not data.get('names'):
         return None
     return conversion_layout(data['names'], info.get('keypoints') or {},
-                             info.get('flip_pairs'), info.get('skeletons'), source=source)
+                             info.get('flip_pairs'), info.get('skeletons'), source=source,
+                             share_keypoints=info.get('share_keypoints'))
 
 
 def _label_path(image: Path) -> Path:
