@@ -12,6 +12,9 @@ or --videos), for each --workers K:
   frames per second is all frames over the time from the first recording's start to the
   last one's end (the workers' start-up and model loading left out, also printed).
 
+Each is made --rounds times, alternating, and the medians are reported (with every
+round's figure in the record): a single run of a few seconds moves with the machine.
+
 The ratio whole loop / model only says how much of the machine the rest of the loop
 costs; the goal is >= 0.8. A breakdown (one process, all cores) gives the milliseconds a
 frame of decoding, preprocessing and inference, and of the loop without --track and
@@ -65,6 +68,10 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=10, help='model only: frames first')
     parser.add_argument('--repeat', type=int, default=100,
                         help='model only: frames timed a process')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='times each measurement is made (model only and whole loop '
+                        'alternating); the medians are reported: one run of a few seconds '
+                        'moves with the machine')
     parser.add_argument('--record', help='also write the result as a measurement record '
                         '(docs/records/mining_speed.json is the one the docs show)')
     return parser.parse_args(argv)
@@ -193,22 +200,33 @@ def main(argv=None):
     folder = videos(args)
     frames = sample_frames(folder, 40)
     rows = []
+    med = statistics.median
     for workers in args.workers:
-        # model only and the loop back to back for each K: the same machine load
-        model_fps = model_only_fps(args.model, workers, frames, args.warmup, args.repeat)
-        loop = whole_loop(args, folder, workers)
-        rows.append(dict(workers=workers, threads=loop['threads'],
+        # model only and the loop back to back, --rounds times, for each K: the same load
+        model_runs, loops = [], []
+        for _ in range(args.rounds):
+            model_runs.append(model_only_fps(args.model, workers, frames, args.warmup,
+                                             args.repeat))
+            loops.append(whole_loop(args, folder, workers))
+        model_fps = med(model_runs)
+        loop = {k: med(x[k] for x in loops) for k in ('loop_fps', 'loop_s', 'wall_fps',
+                                                      'wall_s')}
+        rows.append(dict(workers=workers, threads=loops[0]['threads'],
                          model_fps=round(model_fps, 2), loop_fps=round(loop['loop_fps'], 2),
                          ratio=round(loop['loop_fps'] / model_fps, 3),
                          loop_s=round(loop['loop_s'], 3), wall_fps=round(loop['wall_fps'], 2),
-                         wall_s=round(loop['wall_s'], 3), frames=loop['frames']))
+                         wall_s=round(loop['wall_s'], 3), frames=loops[0]['frames'],
+                         model_fps_rounds=[round(x, 1) for x in model_runs],
+                         loop_fps_rounds=[round(x['loop_fps'], 1) for x in loops]))
     ms = breakdown(args.model, frames)
     ms['decode'] = decode_ms(folder)
-    # the loop's steps, one worker: detection only, + tracking, + ranking signals
-    steps = [1000 / whole_loop(args, folder, 1, options)['loop_fps']
-             for options in ((), ('--track', ))]
-    steps.append(1000 / rows[0]['loop_fps'] if rows[0]['workers'] == 1 else
-                 1000 / whole_loop(args, folder, 1)['loop_fps'])
+    # the loop's steps, one worker: detection only, + tracking, + ranking signals (the
+    # median of --rounds runs of each, alternating)
+    runs = [[], [], []]
+    for _ in range(args.rounds):
+        for i, options in enumerate(((), ('--track', ), ('--track', '--rank'))):
+            runs[i].append(1000 / whole_loop(args, folder, 1, options)['loop_fps'])
+    steps = [med(r) for r in runs]
     ms.update(loop_detect=steps[0], tracking=steps[1] - steps[0],
               ranking_signals=steps[2] - steps[1])
     best = max(r['loop_fps'] for r in rows) / max(r['model_fps'] for r in rows)
@@ -216,7 +234,7 @@ def main(argv=None):
                   frames=rows[0]['frames'], img_size=list(frames[0].shape[1::-1]),
                   generated=not args.videos, cores=cores(),
                   loop_options=dict(track=True, rank=True, score_thr=args.score_thr),
-                  warmup=args.warmup, repeat=args.repeat, rows=rows,
+                  warmup=args.warmup, repeat=args.repeat, rounds=args.rounds, rows=rows,
                   breakdown_ms={k: round(v, 2) for k, v in ms.items()},
                   best_ratio=round(best, 3), goal=GOAL, met=best >= GOAL)
     print(f'\n{result["recordings"]} recordings, {result["frames"]} frames '

@@ -278,7 +278,9 @@ def view_mining_speed(record: dict, opts: Dict[str, str]) -> List[str]:
                     f"{opts_['score_thr']:g}`), from the first recording's start to the last "
                     f"one's end; with start-up: the tool's whole run. Model only: "
                     f"preprocessed frames through ONNX Runtime in as many processes at once, "
-                    f"median of {record['repeat']} frames after {record['warmup']}. "
+                    f"median of {record['repeat']} frames after {record['warmup']}"
+                    + (f"; each the median of {record['rounds']} rounds, alternating"
+                       if record.get('rounds') else '') + '. '
                     f"Milliseconds a frame in one process: decode {ms['decode']:.2f}, "
                     f"preprocess {ms['preprocess']:.2f}, inference {ms['inference']:.2f}; "
                     f"the loop without tracking and ranking {ms['loop_detect']:.2f}, "
