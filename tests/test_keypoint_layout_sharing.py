@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import ConfigDict
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 from yolox_kpt.keypoint_layout import KeypointLayout, KeypointLayoutError
@@ -125,14 +126,19 @@ def test_an_animal_trains_no_person_output():
     per name (by_name) it reaches the person's nose and eyes too."""
     from yolox_kpt.models import YOLOXKptHead
 
-    def grads(share):
-        torch.manual_seed(0)
-        head = YOLOXKptHead(
+    def make_head(share):
+        return YOLOXKptHead(
             keypoint_layout=dict(MIXED, share_keypoints=share),
             loss_kpt_l1=dict(type='L1Loss'), in_channels=8, feat_channels=8,
             stacked_convs=1, norm_cfg=dict(type='BN'),
             train_cfg=ConfigDict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)),
             test_cfg=ConfigDict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65)))
+
+    def grads(share):
+        torch.manual_seed(0)
+        # an earlier test (a tool run in this process) may have left mmengine's scope current
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            head = make_head(share)
         head.init_weights()
         head.train()
         layout = head.layout
