@@ -342,3 +342,12 @@ def test_split_slots_are_written_and_read_by_the_names_the_classes_use():
     np.testing.assert_allclose(back.keypoints[0, nose['person']], kpts[0, nose['person']])
     np.testing.assert_allclose(back.keypoints[1, nose['animal']], kpts[1, nose['animal']])
     assert back.keypoint_scores[1, nose['person']] == 0  # not the person's slot
+    # a score in a slot the class does not own keeps its slot name: no two slots share a key
+    scores[1, nose['person']] = 0.5
+    written = Detections(dets.bboxes, dets.scores, dets.labels, kpts, scores,
+                         layout).to_json()
+    assert written[1]['keypoints']['nose'][:2] == kpts[1, nose['animal']].tolist()
+    assert written[1]['keypoints']['person.nose'][:2] == kpts[1, nose['person']].tolist()
+    back, _ = hit_detections(written, layout, 'hits.json')
+    np.testing.assert_allclose(back.keypoints[1, nose['person']], kpts[1, nose['person']])
+    np.testing.assert_allclose(back.keypoints[1, nose['animal']], kpts[1, nose['animal']])

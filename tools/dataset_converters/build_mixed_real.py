@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from yolox_kpt.data_tools.coco import ConverterError, load_coco, summary, write_json
+from yolox_kpt.keypoint_layout import DEFAULT_SHARE, SHARE_MODES
 from yolox_kpt.utils.cli import tool_parser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,9 +56,9 @@ def parse_args(argv=None):
                         '(default: %(default)s)')
     parser.add_argument('--out-dir', default='work_dirs/mixed_real',
                         help='output folder (default: %(default)s)')
-    parser.add_argument('--share', default='same_set',
-                        help="share_keypoints of the written config's layout: 'same_set', "
-                        "'by_name', 'none' (default: %(default)s)")
+    parser.add_argument('--share', default=DEFAULT_SHARE, choices=SHARE_MODES,
+                        help="share_keypoints of the written config's layout "
+                        '(default: %(default)s)')
     parser.add_argument('--copy', action='store_true', help='copy images, not symlink')
     return parser.parse_args(argv)
 

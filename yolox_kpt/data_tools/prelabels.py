@@ -339,6 +339,12 @@ def hit_detections(dets: Sequence[dict], layout: KeypointLayout, where: str
     boxes, scores, labels = np.zeros((n, 4)), np.zeros(n), np.zeros(n, np.int64)
     kpts, kscores = np.zeros((n, k, 2)), np.zeros((n, k))
     vis, has_vis = np.full((n, k), 2, np.int64), False
+    # per class: every slot name, then the class's own names ('nose' is slot 'animal.nose'
+    # for an animal)
+    slots_by_name = [
+        {**{name: j for j, name in enumerate(layout.keypoint_names)},
+         **dict(zip(layout.class_keypoint_names(label), layout.class_slots[label]))}
+        for label in range(layout.num_classes)]
     for i, det in enumerate(dets):
         at = f'{where}, detection {i}'
         if not isinstance(det, dict) or det.get('label') not in layout.classes:
@@ -351,10 +357,7 @@ def hit_detections(dets: Sequence[dict], layout: KeypointLayout, where: str
         raw = det.get('keypoints')
         if isinstance(raw, dict):
             states = det.get('visibility') or {}
-            # the class's own names first ('nose' is slot 'animal.nose' for an animal)
-            slot_of = {n: j for j, n in enumerate(layout.keypoint_names)}
-            slot_of.update(zip(layout.class_keypoint_names(labels[i]),
-                               layout.class_slots[labels[i]]))
+            slot_of = slots_by_name[labels[i]]
             for name, value in raw.items():
                 if name not in slot_of:
                     raise ConverterError(f'{at}: keypoint {name!r} is not in the layout '

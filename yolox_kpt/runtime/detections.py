@@ -109,8 +109,11 @@ class Detections:
         for i, (box, s, lb, kp, kp_scores) in enumerate(zip(
                 self.bboxes, self.scores, self.labels, self.keypoints, self.keypoint_scores)):
             slots = np.flatnonzero(kp_scores > 0)
-            # the names the class's annotation files use ('nose' for slot 'animal.nose')
-            names = self.layout.base_names
+            # a slot the class owns by the name its annotation files use ('nose' for slot
+            # 'animal.nose'), any other by its slot name, so two slots never share a key
+            own = self.layout.class_slots[int(lb)]
+            names = {k: (self.layout.base_names if k in own else self.keypoint_names)[k]
+                     for k in slots}
             det = dict(label=self.class_names[int(lb)], score=round(float(s), 4),
                        bbox=[round(float(v), 2) for v in box],
                        keypoints={names[k]: [round(float(kp[k, 0]), 2),
