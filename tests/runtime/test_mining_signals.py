@@ -13,7 +13,7 @@ from yolox_kpt.runtime.mining_signals import (Signal, flip_disagreement, frame_f
                                               frame_signals, geometry_implausibility,
                                               keypoint_uncertainty, low_margin,
                                               near_duplicates, rank_frames, temporal_flicker,
-                                              unflip_detections, visibility_states)
+                                              unflip_detections, observed_states)
 
 TYRES = ('front_left_tyre', 'front_right_tyre', 'rear_left_tyre', 'rear_right_tyre')
 LAYOUT = KeypointLayout.from_config(dict(
@@ -76,7 +76,7 @@ def test_visibility_states_prefers_the_model_states():
     ks = np.zeros((1, LAYOUT.num_keypoints))
     ks[0, [FL, FR]] = [0.9, 0.1]
     d = dets([[0, 0, 10, 10]], [VEHICLE], kpt_scores=ks)
-    assert visibility_states(d, 0.3)[0, [FL, FR, RL]].tolist() == [2, 0, 0]
+    assert observed_states(d, 0.3)[0, [FL, FR, RL]].tolist() == [2, 0, 0]
     # a model with the occlusion branch: its predicted COCO v (argmax of the probabilities
     # of v = 0, 1, 2) wins over the score threshold
     vis = np.zeros((1, LAYOUT.num_keypoints, 3))
@@ -85,7 +85,7 @@ def test_visibility_states_prefers_the_model_states():
     vis[0, FR] = [0.3, 0.1, 0.6]  # visible, though its score says not
     vis[0, FW] = [0.0, 0.0, 1.0]  # a cyclist's slot: the vehicle does not own it
     d = dets([[0, 0, 10, 10]], [VEHICLE], kpt_scores=ks, visibility=vis)
-    assert visibility_states(d, 0.3)[0, [FL, FR, RL, FW]].tolist() == [1, 2, 0, 0]
+    assert observed_states(d, 0.3)[0, [FL, FR, RL, FW]].tolist() == [1, 2, 0, 0]
 
 
 def mirrored(d, width):
@@ -245,6 +245,31 @@ def test_near_duplicates():
     assert np.mean(frame_fingerprint(noisy) != prints[0]) <= 0.1
 
 
+def test_frame_fingerprint_of_a_large_frame_is_its_thumbnail_difference_hash():
+    """A full-HD frame is shrunk in two steps (a whole-number factor, then to the
+    thumbnail): its hash is still the one of its area-averaged thumbnail, within a few bits
+    (rounding between the steps), keeps under noise, and tells another frame apart."""
+    import cv2
+    rng = np.random.default_rng(3)
+
+    def scene():  # smooth blobs: neighbouring thumbnail cells differ, as in real frames
+        return cv2.resize(rng.integers(0, 255, (9, 16, 3), np.uint8), (1920, 1080),
+                          interpolation=cv2.INTER_CUBIC)
+
+    a, b = scene(), scene()
+    gray = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    # reference thumbnail 17 x 16, each cell the mean of its pixels (block edges rounded)
+    xs, ys = np.linspace(0, 1920, 18).astype(int), np.linspace(0, 1080, 17).astype(int)
+    thumb = np.array([[gray[ys[r]:ys[r + 1], xs[c]:xs[c + 1]].mean() for c in range(17)]
+                      for r in range(16)])
+    reference = (thumb[:, 1:] > thumb[:, :-1]).reshape(-1)
+    print_a = frame_fingerprint(a)
+    assert print_a.shape == (256, ) and np.mean(print_a != reference) <= 0.05
+    noisy = np.clip(a.astype(int) + rng.integers(-3, 4, a.shape) + 10, 0, 255).astype(np.uint8)
+    assert np.mean(frame_fingerprint(noisy) != print_a) <= 0.05
+    assert np.mean(frame_fingerprint(b) != print_a) >= 0.3
+
+
 def test_rank_frames_puts_the_known_hard_frame_first():
     cam = load_calibration(CALIBRATION)
     easy = vehicle(12, 2, 30, cam, score=0.95)
@@ -317,7 +342,7 @@ def _geometry_reference(d, kpt_thr=0.3, below=0.05, above=0.5, width=0.25, order
     names = layout.keypoint_names
     slot = {n: i for i, n in enumerate(names)}
     faces = d.bboxes[(d.labels == layout.classes.index('vehicle_face')) & (d.scores >= face_thr)]
-    seen = visibility_states(d, kpt_thr) > 0
+    seen = observed_states(d, kpt_thr) > 0
     cycle_names = ('front_left_tyre', 'front_right_tyre', 'rear_right_tyre', 'rear_left_tyre')
     scores, reasons = [], []
     for i in range(len(d)):
@@ -435,7 +460,7 @@ def _flicker_reference(history, min_frames=5, jump_tol=0.1, jump_width=0.4, imag
 
     out = []
     for t, (ids, d) in enumerate(history):
-        scores, states = [], visibility_states(d)
+        scores, states = [], observed_states(d)
         for i, tid in enumerate(ids.tolist()):
             if tid < 0:
                 scores.append(0.0)
@@ -456,7 +481,7 @@ def _flicker_reference(history, min_frames=5, jump_tol=0.1, jump_width=0.4, imag
                              max(np.sqrt(wh[0] * wh[1]), 1.0))
                 parts.append(min(max((jump - jump_tol) / jump_width, 0.0), 1.0))
                 owned = d.layout.class_slot_mask()[d.labels[i]]
-                was = visibility_states(history[p][1])[history[p][0].tolist().index(tid)]
+                was = observed_states(history[p][1])[history[p][0].tolist().index(tid)]
                 if ((states[i] != was) & owned).any():
                     parts.append(((states[i] != was) & owned).sum() / owned.sum())
             if image_sizes and (t == frames[0] > 0 or frames[-1] == t < n - 1):

@@ -179,7 +179,8 @@ def test_bad_arguments():
 
 def test_kalman_filter_is_its_matrix_products_exactly():
     """predict_many (all tracks at once, the products written out) and update (the
-    observation's products as slices) give the matrix formulas' values bit for bit."""
+    observation's products as slices) give the matrix formulas' values bit for bit;
+    update_many gives each track's update."""
     kalman = BoxKalmanFilter()
     rng = np.random.default_rng(0)
     means = np.c_[rng.uniform(0, 640, (50, 2)), rng.uniform(0.2, 3, 50),
@@ -202,6 +203,15 @@ def test_kalman_filter_is_its_matrix_products_exactly():
         got_mean, got_cov = kalman.update(mean, cov, xyah)
         assert np.array_equal(got_mean, mean + gain @ (xyah - obs @ mean))
         assert np.array_equal(got_cov, cov - gain @ s @ gain.T)
+    # all tracks' updates at once (the tracker's way) are each track's
+    xyahs = means[:, :4] + rng.normal(0, 2, (50, 4))
+    batch_means, batch_covs = kalman.update_many(means, covs, xyahs)
+    for k in range(50):
+        one_mean, one_cov = kalman.update(means[k], covs[k], xyahs[k])
+        assert np.allclose(batch_means[k], one_mean, rtol=1e-12, atol=1e-9)
+        assert np.allclose(batch_covs[k], one_cov, rtol=1e-12, atol=1e-9)
+    boxes = kalman.to_xyxy_many(means)
+    assert np.allclose(kalman.to_xyah_many(boxes), [kalman.to_xyah(b) for b in boxes])
 
 
 def test_assignment_without_an_allowed_pair_does_not_solve():

@@ -17,6 +17,7 @@ from test_eval_geometry import _load  # a tool's module by its path
 import test_geometry_tools as geometry_tools  # its constant model, by its fixture
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEIGHT, WIDTH = geometry_tools.HEIGHT, geometry_tools.WIDTH
 tool_inputs = geometry_tools.tool_inputs  # the constant-scene ONNX model (module scope)
 
@@ -172,6 +173,45 @@ def test_two_workers_give_the_results_of_one(tool, recordings, tool_inputs,
         assert two[name]['result']['hits'][0]['detections'][0]['track_id'] == 1
     assert {r['worker'] for r in two.values()} <= {0, 1}
     assert one['drive_a']['ranked']['order']
+    # where each recording's time went: the stages add up to its seconds
+    for result in (*one.values(), *two.values()):
+        stages = result['stage_ms']
+        assert set(stages) == {'frames', 'inference', 'tracking', 'ranking', 'hits', 'other'}
+        # (seconds are rounded to the millisecond, each stage to the microsecond)
+        assert sum(stages.values()) == pytest.approx(
+            1000 * result['seconds'] / result['frames'], abs=0.5 / result['frames'] + 0.01)
+        assert min(stages.values()) >= 0 and stages['inference'] > 0
+
+
+def test_benchmark_sums_the_workers_and_renders(tool, recordings, tool_inputs, tmp_path,
+                                                monkeypatch):
+    """tools/analysis/benchmark_mining.py on the small recordings, 2 workers, one round:
+    the loop's frames per second is the sum of each worker's own (its results' frames over
+    their seconds), the ratio is loop over model only, and the doc view shows the record."""
+    monkeypatch.syspath_prepend(os.path.join(REPO, 'tools', 'analysis'))
+    bench = importlib.import_module('benchmark_mining')  # by name: spawned processes
+    record = tmp_path / 'mining_speed.json'
+    bench.main([tool_inputs['model'], '--videos', str(recordings), '--work-dir',
+                str(tmp_path / 'bench'), '--workers', '2', '--rounds', '1', '--repeat', '3',
+                '--warmup', '1', '--record', str(record)])
+    result = json.loads(record.read_text())
+    row, = result['rows']
+    mined = [json.loads(p.read_text()) for p in (tmp_path / 'bench').rglob('*.json')
+             if p.name != 'summary.json']
+    assert sum(r['frames'] for r in mined) == sum(FRAMES.values()) == row['frames']
+    per_worker = {}
+    for r in mined:
+        frames, seconds = per_worker.get(r['worker'], (0, 0.0))
+        per_worker[r['worker']] = (frames + r['frames'], seconds + r['seconds'])
+    assert row['loop_fps'] == pytest.approx(sum(f / s for f, s in per_worker.values()),
+                                            rel=1e-3)
+    assert row['ratio'] == pytest.approx(row['loop_fps'] / row['model_fps'], abs=1e-3)
+    assert result['best_ratio'] == pytest.approx(row['ratio'], abs=1e-3)
+    assert result['met'] == (result['best_ratio'] >= 0.8)
+    render = _load('tools/misc/render_doc_tables.py')
+    text = '\n'.join(render.view_mining_speed(result, {}))
+    assert f"| 2 | 1 | {row['model_fps']:.1f} | {row['loop_fps']:.1f} |" in text
+    assert '| tracking |' in text and 'goal >= 0.8' in text
 
 
 def test_help_names_slurm_and_torchrun(tool, capsys):
@@ -188,6 +228,8 @@ def test_a_worker_builds_its_session_with_its_share_of_threads(tool, recordings,
     inferencer = tool.worker_model(args, 1)[0]
     options = inferencer.detector.backend.session.get_session_options()
     assert options.intra_op_num_threads == 1
+    # its thread pool does not spin between frames, taking the loop's cores
+    assert options.get_session_config_entry('session.force_spinning_stop') == '1'
     assert args.threads is None  # the worker's share does not leak into the run's options
 
 

@@ -12,12 +12,13 @@ Classes (label order):
 All three names of ``animal`` are also ``person`` names. Persons without a labelled point stay
 persons (all v = 0). Images are symlinked (``--copy`` to copy) under OUT_DIR/images; image ids
 are renumbered 1..N, annotation ids 1..M. A config for the overfit check is written beside
-the annotations (YOLOX-tiny with this layout), with the slot-sharing mode of ``--share``.
+the annotations (YOLOX-tiny with this layout), with the slot-sharing mode of ``--share``. An
+existing annotations.json or config in OUT_DIR is not replaced without ``--overwrite``.
 
 Examples:
     python tools/dataset_converters/build_mixed_real.py
     python tools/dataset_converters/build_mixed_real.py --shared ../shared/datasets \\
-        --out-dir work_dirs/mixed_real
+        --out-dir work_dirs/mixed_real --share by_name --overwrite
     python tools/misc/overfit_check.py work_dirs/mixed_real/mixed_real_tiny.py \\
         --ann-file work_dirs/mixed_real/annotations.json \\
         --img-dir work_dirs/mixed_real/images --work-dir work_dirs/mixed_real/overfit
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from yolox_kpt.data_tools.coco import ConverterError, load_coco, summary, write_json
+from yolox_kpt.data_tools.converters.common import check_free
 from yolox_kpt.keypoint_layout import DEFAULT_SHARE, SHARE_MODES
 from yolox_kpt.utils.cli import tool_parser
 
@@ -60,6 +62,9 @@ def parse_args(argv=None):
                         help="share_keypoints of the written config's layout "
                         '(default: %(default)s)')
     parser.add_argument('--copy', action='store_true', help='copy images, not symlink')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace the annotations and config of an earlier run in '
+                        '--out-dir (default: refuse)')
     return parser.parse_args(argv)
 
 
@@ -135,12 +140,14 @@ def build(shared: Path, out_dir: Path, copy: bool = False) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     shared, out_dir = Path(args.shared), Path(args.out_dir)
+    cfg = out_dir / 'mixed_real_tiny.py'
     try:
+        for path in (out_dir / 'annotations.json', cfg):  # before anything is written
+            check_free(path, args.overwrite)
         coco = build(shared, out_dir, args.copy)
     except (ConverterError, FileNotFoundError) as e:
         raise SystemExit(f'error: {e}')
     base = REPO / 'configs' / 'yolox-kpt' / 'yolox-kpt_tiny_8xb8-300e_coco-person.py'
-    cfg = out_dir / 'mixed_real_tiny.py'
     cfg.write_text(CONFIG.format(base=str(base), classes=CLASSES, person=PERSON_KPTS,
                                  animal=ANIMAL_KPTS, share=args.share))
     print(f"wrote {out_dir / 'annotations.json'}: {summary(coco)}")

@@ -44,7 +44,9 @@ import os.path as osp
 import queue
 import shutil
 import threading
-from typing import Callable, Iterable, Iterator, List, NamedTuple, Optional
+import time
+from collections import defaultdict
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -249,26 +251,66 @@ def prefetch(items: Iterable, depth: int = 2) -> Iterator:
         thread.join()
 
 
+class StageClock:
+    """Seconds the frame loop spends in each stage (``seconds[stage]``), summed over the
+    frames: where a recording's time goes (mine_recordings.py writes it to each result).
+
+    ``with clock('tracking'): ...`` adds the block's time to its stage."""
+
+    def __init__(self) -> None:
+        self.seconds: Dict[str, float] = defaultdict(float)
+        self._stage: Optional[str] = None
+        self._start = 0.0
+
+    def __call__(self, stage: str) -> 'StageClock':
+        self._stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        self.seconds[self._stage] += time.perf_counter() - self._start
+
+    def per_frame_ms(self, frames: int) -> Dict[str, float]:
+        """Milliseconds a frame of each stage."""
+        return {k: round(1000 * v / max(frames, 1), 3) for k, v in self.seconds.items()}
+
+
 def detect_frames(source: str, every: int, inferencer, score_thr: float,
                   tracker: Optional[KeypointTracker] = None, flip: bool = False,
-                  bar: Optional[dict] = None, fingerprints: bool = False) -> Iterator[Frame]:
+                  bar: Optional[dict] = None, fingerprints: bool = False,
+                  clock: Optional[StageClock] = None) -> Iterator[Frame]:
     """The frame loop: each frame of ``source`` (every ``every``-th of a video) with the
     model's detections (>= ``score_thr``), tracked, and on the mirrored frame. ``bar``:
     tqdm's options for the frames' progress bar (desc, position, leave, disable).
     ``fingerprints``: the frames' :func:`frame_fingerprint` too (for --rank), made with
-    the decoding, ahead of the model (:func:`prefetch`)."""
+    the decoding, ahead of the model (:func:`prefetch`). ``clock``: gets the seconds of
+    ``'frames'`` (waiting for the next decoded frame), ``'inference'`` (preprocessing,
+    network and its outputs; twice with ``flip``) and ``'tracking'``."""
+    clock = clock or StageClock()
     decoded = ((name, seconds, image, frame_fingerprint(image) if fingerprints else None)
                for name, seconds, image in iter_frames(source, every))
-    for name, seconds, image, fingerprint in tqdm(prefetch(decoded),
-                                                  **{'desc': 'frames', **(bar or {})}):
-        dets = inferencer(image, score_thr=score_thr)
-        flipped = None
-        if flip:
-            flipped = unflip_detections(
-                inferencer(np.ascontiguousarray(image[:, ::-1]), score_thr=score_thr),
-                image.shape[1])
-        yield Frame(name, seconds, image, dets, tracker.update(dets) if tracker else None,
-                    flipped, fingerprint)
+    frames = iter(tqdm(prefetch(decoded), **{'desc': 'frames', **(bar or {})}))
+    try:
+        while True:
+            with clock('frames'):
+                item = next(frames, None)
+            if item is None:
+                return
+            name, seconds, image, fingerprint = item
+            with clock('inference'):
+                dets = inferencer(image, score_thr=score_thr)
+                flipped = None
+                if flip:
+                    flipped = unflip_detections(
+                        inferencer(np.ascontiguousarray(image[:, ::-1]), score_thr=score_thr),
+                        image.shape[1])
+            with clock('tracking'):
+                tracked = tracker.update(dets) if tracker else None
+            yield Frame(name, seconds, image, dets, tracked, flipped, fingerprint)
+    finally:
+        frames.close()  # the bar closes, and with it the decoding thread stops
 
 
 class Ranker:
@@ -412,7 +454,8 @@ class Mined(NamedTuple):
 
 
 def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None,
-         on_hit: Optional[Callable] = None, bar: Optional[dict] = None) -> Mined:
+         on_hit: Optional[Callable] = None, bar: Optional[dict] = None,
+         clock: Optional[StageClock] = None) -> Mined:
     """Mine ``args.source``: the frame loop, the hit test, ground estimates, track sums
     and (--rank) each frame's signals.
 
@@ -426,7 +469,11 @@ def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None
             hit detections (``dets``: N of them; ``ground``: N estimates or None;
             ``track_ids``: (N,) or None).
         bar: tqdm options of the frames' progress bar.
+        clock: gets the seconds of the loop's stages (:func:`detect_frames`'s, and
+            ``'ranking'``: each frame's signals; ``'hits'``: the hit test and its JSON,
+            ground estimates and track sums).
     """
+    clock = clock or StageClock()
     hits, seen = [], 0
     tracker = args.track and KeypointTracker.for_score_thr(inferencer.layout, args.score_thr)
     tracks = {}
@@ -435,33 +482,16 @@ def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None
         infer_thr = max(min(infer_thr, args.score_thr - args.margin_band), 0.01)
     ranked = Ranker(args, wanted_ids) if args.rank else None
     for frame in detect_frames(args.source, args.every, inferencer, infer_thr, tracker,
-                               args.flip and args.rank, bar, fingerprints=args.rank):
-        name, seconds, image, dets = frame[:4]
+                               args.flip and args.rank, bar, fingerprints=args.rank,
+                               clock=clock):
         seen += 1
         if ranked:
-            ranked.add(frame)
-        track_ids = None
-        if tracker:  # only tracked detections are hits
-            dets, track_ids = frame.tracked.detections, frame.tracked.track_ids
-        keep = (wanted_classes(dets, wanted_ids) & (dets.scores >= args.score_thr) &
-                big_enough(dets, args))
-        if not keep.any():
-            continue
-        hits.append(dict(frame=name, seconds=seconds, detections=dets[keep].to_json()))
-        # estimated over all detections: a vehicle's face may be one that is not a hit
-        ground = calib and [g for g, k in zip(ground_estimates(
-            dets, calib, image_size=image.shape[1::-1]), keep) if k]
-        for det, est in zip(hits[-1]['detections'], estimates_json(ground or [])):
-            det['ground'] = est
-        if tracker:
-            for det, tid in zip(hits[-1]['detections'], track_ids[keep]):
-                det['track_id'] = int(tid)
-                t = tracks.setdefault(int(tid), dict(label=det['label'], frames=0,
-                                                     first=name, last=name))
-                t['frames'] += 1
-                t['last'] = name
-        if on_hit:
-            on_hit(frame, dets[keep], ground, None if track_ids is None else track_ids[keep])
+            with clock('ranking'):
+                ranked.add(frame)
+        with clock('hits'):
+            hit = _hit(args, frame, wanted_ids, calib, tracks, hits)
+        if hit is not None and on_hit:
+            on_hit(frame, *hit)
     return Mined(dict(source=args.source, model=args.model, classes=wanted,
                       score_thr=args.score_thr, min_height=args.min_height,
                       min_area=args.min_area, every=args.every, frames_seen=seen,
@@ -469,6 +499,34 @@ def mine(args, inferencer, wanted: List[str], wanted_ids: np.ndarray, calib=None
                       tracks={str(k): v for k, v in sorted(tracks.items())} if tracker
                       else None, keypoint_layout=inferencer.layout.to_config(), hits=hits),
                  ranked)
+
+
+def _hit(args, frame: Frame, wanted_ids: np.ndarray, calib, tracks: dict, hits: list):
+    """The hit test of one frame: appends its hit record to ``hits`` and sums its tracks
+    into ``tracks``; ``(dets, ground, track_ids)`` of its hit detections, None for no
+    hit."""
+    name, seconds, image, dets = frame[:4]
+    track_ids = None
+    if frame.tracked is not None:  # only tracked detections are hits
+        dets, track_ids = frame.tracked.detections, frame.tracked.track_ids
+    keep = (wanted_classes(dets, wanted_ids) & (dets.scores >= args.score_thr) &
+            big_enough(dets, args))
+    if not keep.any():
+        return None
+    hits.append(dict(frame=name, seconds=seconds, detections=dets[keep].to_json()))
+    # estimated over all detections: a vehicle's face may be one that is not a hit
+    ground = calib and [g for g, k in zip(ground_estimates(
+        dets, calib, image_size=image.shape[1::-1]), keep) if k]
+    for det, est in zip(hits[-1]['detections'], estimates_json(ground or [])):
+        det['ground'] = est
+    if track_ids is not None:
+        for det, tid in zip(hits[-1]['detections'], track_ids[keep]):
+            det['track_id'] = int(tid)
+            t = tracks.setdefault(int(tid), dict(label=det['label'], frames=0,
+                                                 first=name, last=name))
+            t['frames'] += 1
+            t['last'] = name
+    return dets[keep], ground, None if track_ids is None else track_ids[keep]
 
 
 def main(argv=None):

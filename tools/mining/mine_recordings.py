@@ -7,7 +7,9 @@ mines one source, with the same options (--classes, --score-thr, --min-height, -
 --calibration, --track, --rank ...). Its result is written, once the recording is done and
 atomically (a temporary file renamed), to <out-dir>/<recording>.json: the recording's path
 under RECORDINGS without its extension, holding mine_frames.py's hits JSON ("result"), with
---rank its ranked JSON ("ranked"), and the frames, hits, seconds and frames per second.
+--rank its ranked JSON ("ranked"), and the frames, hits, seconds and frames per second, with
+the milliseconds a frame of each stage of the loop ("stage_ms": waiting for decoded frames,
+inference, tracking, ranking signals, the hit list, other).
 
 Resumable: a run that is stopped loses only the recordings it was mining; the next run with
 the same model and options (their fingerprint is stored in each result) skips the finished
@@ -56,8 +58,8 @@ except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # mine_frames.py beside this file
-from mine_frames import (add_selection_args, add_track_rank_args,  # noqa: E402
-                         check_args, load_model, mine)
+from mine_frames import (StageClock, add_selection_args,  # noqa: E402
+                         add_track_rank_args, check_args, load_model, mine)
 from tqdm import tqdm  # noqa: E402
 
 from yolox_kpt.utils.cli import add_model_args, tool_parser  # noqa: E402
@@ -297,18 +299,23 @@ def mine_recording(args, model, task: dict, fp: str, options: dict, where: dict,
     inferencer, wanted, wanted_ids, calib = model
     run_args = argparse.Namespace(**dict(vars(args), source=task['path']))
     started, start = time.time(), time.perf_counter()
+    clock = StageClock()
     result, ranker = mine(run_args, inferencer, wanted, wanted_ids, calib,
                           bar=dict(desc=task['name'][-24:], position=position, leave=False,
-                                   unit='frame'))
-    ranked = ranker.to_json(inferencer)[0] if ranker else None
-    seconds = time.perf_counter() - start
+                                   unit='frame'), clock=clock)
+    with clock('ranking'):
+        ranked = ranker.to_json(inferencer)[0] if ranker else None
     frames = result['frames_seen']
+    # the time is the result's making (the file holding it is written after)
+    seconds = time.perf_counter() - start
+    clock.seconds['other'] = seconds - sum(clock.seconds.values())
     row = dict(recording=task['name'], path=task['path'], frames=frames,
                hits=len(result['hits']), seconds=round(seconds, 3),
                fps=round(frames / seconds, 2) if seconds > 0 else None,
                started=round(started, 3), finished=round(time.time(), 3), **where)
     write_record(task['out'], dict(complete=True, fingerprint=fp, options=options, **row,
-                                   result=result, ranked=ranked), machine=machine,
+                                   stage_ms=clock.per_frame_ms(frames), result=result,
+                                   ranked=ranked), machine=machine,
                  indent=None)  # read by the tool and scripts: one line, json's C encoder
     return row
 

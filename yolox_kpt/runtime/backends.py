@@ -151,6 +151,11 @@ class OnnxRuntimeBackend:
             if threads < 1:
                 raise ValueError(f'threads must be >= 1, got {threads}')
             options.intra_op_num_threads = threads
+        # The thread pool's threads spin for work after a run by default, taking the cores
+        # from what the caller does between frames (the mining loop's tracking and ranking,
+        # a video's decoding): they stop at the end of each run instead. Runs back to back
+        # keep their speed (docs/mining.md, Throughput).
+        options.add_session_config_entry('session.force_spinning_stop', '1')
         self.session = ort.InferenceSession(model, sess_options=options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = output_names(

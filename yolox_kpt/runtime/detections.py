@@ -96,7 +96,16 @@ class Detections:
         """The detections at ``index`` (a boolean mask, indices, a slice or one index)."""
         if isinstance(index, (int, np.integer)):
             index = [index]
-        return Detections(**{f: v[index] for f, v in self.items()}, layout=self.layout)
+        # the fields are already checked and converted (__post_init__): indexing along the
+        # first axis keeps their dtypes and trailing shapes, so the copy skips the checks
+        # (the tracker and the mining loop take a few subsets a frame)
+        out = object.__new__(Detections)
+        out.layout, out.keypoint_visibility = self.layout, None
+        for f, v in self.items():
+            setattr(out, f, v[index])
+        if out.bboxes.ndim != 2:  # an index that is not along the detections
+            raise IndexError(f'Detections index {index!r} does not select detections')
+        return out
 
     def to_json(self) -> List[dict]:
         """One JSON-ready dict per detection, as the demos and mining tools write them:
@@ -105,23 +114,30 @@ class Detections:
         predicts it, ``visibility`` (``{name: v}``, the predicted COCO v of the same slots;
         what ``yolox_kpt.data_tools.prelabels.hit_detections`` reads back)."""
         states = self.keypoint_states
+        layout = self.layout
+        # Python numbers first (``tolist``): a numpy scalar a value costs more than the
+        # rounding, and the mining tools write every frame's detections
+        boxes, scores, labels = self.bboxes.tolist(), self.scores.tolist(), self.labels.tolist()
+        points, point_scores = self.keypoints.tolist(), self.keypoint_scores.tolist()
+        state_rows = states.tolist() if states is not None else None
+        slot_names = {}  # class -> each slot's key: see below
         out = []
-        for i, (box, s, lb, kp, kp_scores) in enumerate(zip(
-                self.bboxes, self.scores, self.labels, self.keypoints, self.keypoint_scores)):
-            slots = np.flatnonzero(kp_scores > 0)
-            # a slot the class owns by the name its annotation files use ('nose' for slot
-            # 'animal.nose'), any other by its slot name, so two slots never share a key
-            own = self.layout.class_slots[int(lb)]
-            names = {k: (self.layout.base_names if k in own else self.keypoint_names)[k]
-                     for k in slots}
-            det = dict(label=self.class_names[int(lb)], score=round(float(s), 4),
-                       bbox=[round(float(v), 2) for v in box],
-                       keypoints={names[k]: [round(float(kp[k, 0]), 2),
-                                             round(float(kp[k, 1]), 2),
-                                             round(float(kp_scores[k]), 4)]
-                                  for k in slots})
-            if states is not None:
-                det['visibility'] = {names[k]: int(states[i, k]) for k in slots}
+        for i, label in enumerate(labels):
+            if label not in slot_names:
+                # a slot the class owns by the name its annotation files use ('nose' for
+                # slot 'animal.nose'), any other by its slot name: no two slots share a key
+                own = set(layout.class_slots[label])
+                slot_names[label] = [(layout.base_names if k in own else
+                                      layout.keypoint_names)[k]
+                                     for k in range(layout.num_keypoints)]
+            names, kp, kp_scores = slot_names[label], points[i], point_scores[i]
+            slots = [k for k, v in enumerate(kp_scores) if v > 0]
+            det = dict(label=layout.classes[label], score=round(scores[i], 4),
+                       bbox=[round(v, 2) for v in boxes[i]],
+                       keypoints={names[k]: [round(kp[k][0], 2), round(kp[k][1], 2),
+                                             round(kp_scores[k], 4)] for k in slots})
+            if state_rows is not None:
+                det['visibility'] = {names[k]: state_rows[i][k] for k in slots}
             out.append(det)
         return out
 

@@ -174,6 +174,14 @@ class BoxKalmanFilter:
         return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, w / h, h])
 
     @staticmethod
+    def to_xyah_many(boxes: np.ndarray) -> np.ndarray:
+        """(M, 4) x1 y1 x2 y2 -> (M, 4) cx cy a h (:meth:`to_xyah` of each row)."""
+        w = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-3)
+        h = np.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
+        return np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,
+                         w / h, h], axis=1)
+
+    @staticmethod
     def to_xyxy(xyah: np.ndarray) -> np.ndarray:
         cx, cy, a, h = xyah[:4]
         w = a * h
@@ -222,15 +230,25 @@ class BoxKalmanFilter:
 
     def update(self, mean: np.ndarray, cov: np.ndarray,
                xyah: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        h = mean[3]
-        std = np.array([self.std_pos * h, self.std_pos * h, 1e-1, self.std_pos * h])
+        mean, cov = self.update_many(mean[None], cov[None], np.asarray(xyah)[None])
+        return mean[0], cov[0]
+
+    def update_many(self, means: np.ndarray, covs: np.ndarray,
+                    xyah: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The measurement update of M tracks at once: means (M, 8), covs (M, 8, 8),
+        measured boxes ``xyah`` (M, 4) -> the filtered means and covs."""
+        h = means[:, 3]
+        pos = self.std_pos * h
+        std = np.stack([pos, pos, np.full_like(h, 1e-1), pos], axis=1)
         # the observation matrix [I, 0] selects: observe @ cov is cov[:4], observe @ mean
         # is mean[:4] (the products' values exactly)
-        s = cov[:4, :4] + np.diag(std ** 2)
-        gain = np.linalg.solve(s, cov[:4]).T  # (8, 4); s is symmetric
-        mean = mean + gain @ (xyah - mean[:4])
-        cov = cov - gain @ s @ gain.T
-        return mean, cov
+        s = covs[:, :4, :4].copy()
+        diag = np.arange(4)
+        s[:, diag, diag] += std ** 2
+        gain = np.linalg.solve(s, covs[:, :4]).transpose(0, 2, 1)  # (M, 8, 4); s symmetric
+        means = means + (gain @ (xyah - means[:, :4])[..., None])[..., 0]
+        covs = covs - gain @ s @ gain.transpose(0, 2, 1)
+        return means, covs
 
 
 @dataclass
@@ -431,13 +449,16 @@ class KeypointTracker:
         pred[seen & ~valid] = meas[seen & ~valid]
         age = np.where(seen, 0, np.array([t.kpt_age for t, _ in matched]) + 1)
         valid = (valid | seen) & (age <= self.kpt_max_age)
-        boxes = dets.bboxes[idx].astype(np.float64)
+        means, covs = self.kalman.update_many(
+            np.array([t.mean for t, _ in matched]), np.array([t.cov for t, _ in matched]),
+            self.kalman.to_xyah_many(dets.bboxes[idx].astype(np.float64)))
+        filtered = self.kalman.to_xyxy_many(means)
+        scores = dets.scores[idx].tolist()
         for k, (track, i) in enumerate(matched):
-            track.mean, track.cov = self.kalman.update(track.mean, track.cov,
-                                                       self.kalman.to_xyah(boxes[k]))
-            track.box = track.anchor = self.kalman.to_xyxy(track.mean)
+            track.mean, track.cov = means[k], covs[k]
+            track.box = track.anchor = filtered[k]
             track.keypoints, track.kpt_age, track.kpt_valid = pred[k], age[k], valid[k]
-            track.score = float(dets.scores[i])
+            track.score = scores[k]
             track.last_frame = self.frame
             track.state = 'tracked'
             track.det_index = i
@@ -482,20 +503,20 @@ class KeypointTracker:
         unconfirmed = [t for t in self.tracks if not t.confirmed]
 
         # 1: first-tier detections against tracked and lost tracks, IoU (+ OKS)
-        matched, rest, high_left = self._match(confirmed, dets, high, self.match_thr,
-                                               self.oks_weight)
-        self._update(matched, dets)
+        # (the three associations' tracks are disjoint and each matches on the predicted
+        # arrays, so the matched tracks are updated together, once, after them)
+        first, rest, high_left = self._match(confirmed, dets, high, self.match_thr,
+                                             self.oks_weight)
         # 2: second-tier detections recover tracked (not lost) tracks, IoU only
         tracked_rest = [t for t in rest if t.state == 'tracked']
-        matched, still, _ = self._match(tracked_rest, dets, low, self.low_match_thr, 0.0)
-        self._update(matched, dets)
+        second, still, _ = self._match(tracked_rest, dets, low, self.low_match_thr, 0.0)
         for t in still:
             t.state = 'lost'
         # 3: tracks born last frame take their second detection, or die
-        matched, dead, high_left = self._match(unconfirmed, dets, high_left,
-                                               self.unconfirmed_match_thr, self.oks_weight)
-        self._update(matched, dets)
-        for t, _ in matched:
+        third, dead, high_left = self._match(unconfirmed, dets, high_left,
+                                             self.unconfirmed_match_thr, self.oks_weight)
+        self._update(first + second + third, dets)
+        for t, _ in third:
             self._confirm(t)
         removed = {id(t) for t in dead}
         # 4: new tracks (confirmed at once in the first frame)
