@@ -272,6 +272,11 @@ def test_tracking_in_mining_and_video_demo(models, tmp_path):
     assert set(hits['tracks']) == {str(d['track_id']) for d in dets}
     assert all(hits['tracks'][str(i)]['frames'] == 4 for i in ids[0])
     assert f'{len(hits["tracks"])} tracked objects in the hits' in log
+    # where the frames' time went, the tracker's included
+    stages = dict(item.rsplit(' ', 1) for item in
+                  log.split('ms a frame: ')[1].splitlines()[0].split(', '))
+    assert {'frames', 'inference', 'tracking', 'hits'} <= set(stages)
+    assert float(stages['inference']) > 0 and float(stages['tracking']) > 0
     log = run('demo/video_demo.py', video, models['onnx'], '--track', '--out',
               tmp_path / 'tracked.mp4')
     assert '4 frames: model' in log

@@ -552,7 +552,8 @@ def main(argv=None):
             else:
                 cv2.imwrite(target, frame.image)
 
-    result, ranked = mine(args, inferencer, wanted, wanted_ids, calib, on_hit)
+    clock = StageClock()
+    result, ranked = mine(args, inferencer, wanted, wanted_ids, calib, on_hit, clock=clock)
     hits = result['hits']
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
@@ -561,6 +562,8 @@ def main(argv=None):
           f'(score >= {args.score_thr}, height >= {args.min_height} px)')
     if args.track:
         print(f'{len(result["tracks"])} tracked objects in the hits')
+    print('ms a frame: ' + ', '.join(f'{stage} {ms:.2f}' for stage, ms in
+                                     clock.per_frame_ms(result['frames_seen']).items()))
     print(f'hits written to {osp.abspath(args.out)}')
     if args.list:
         with open(args.list, 'w') as f:
