@@ -89,7 +89,9 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', default='work_dirs/mining/recordings',
                         help='one <recording>.json a recording and summary.json')
     parser.add_argument('--workers', type=int, default=1,
-                        help='processes on this machine, each mining whole recordings')
+                        help='processes on this machine, each mining whole recordings; '
+                        'on a CPU, one a core mines the most frames a second '
+                        '(docs/mining.md, Throughput)')
     parser.add_argument('--threads', type=int,
                         help='threads a worker (default: cores // workers)')
     parser.add_argument('--shard', metavar='I/N',
