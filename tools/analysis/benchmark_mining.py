@@ -11,7 +11,7 @@ or --videos), for each --workers K:
   (decode, preprocess, inference, tracking, ranking signals, one result file a recording);
   frames per second is, as for the model alone, the sum over the workers of each one's
   frames over its time mining them (its recordings' seconds, from opening the video to
-  writing the result). Also recorded: all frames over the time from the first
+  the result made; its file is written after). Also recorded: all frames over the time from the first
   recording's start to the last one's end (span; the workers start a little apart, which
   a short benchmark feels and hours of recordings do not), and over the tool's whole run
   (start-up and model loading included).

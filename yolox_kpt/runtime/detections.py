@@ -99,7 +99,7 @@ class Detections:
         # the fields are already checked and converted (__post_init__): indexing along the
         # first axis keeps their dtypes and trailing shapes, so the copy skips the checks
         # (the tracker and the mining loop take a few subsets a frame)
-        out = object.__new__(Detections)
+        out = object.__new__(type(self))
         out.layout, out.keypoint_visibility = self.layout, None
         for f, v in self.items():
             setattr(out, f, v[index])
