@@ -306,6 +306,15 @@ class KeypointLayout:
         slot's base name, ``'nose'`` for slot ``'animal.nose'``), in the class's order."""
         return tuple(self.base_names[s] for s in self.class_slots[label])
 
+    def slot_keys(self, label: int) -> Tuple[str, ...]:
+        """(K_total) the key of each slot in a detection of class ``label`` as JSON and
+        pre-labels write it: a slot the class owns by its annotation files' name
+        (``'nose'`` for slot ``'animal.nose'``), any other by its slot name, so that no
+        two slots share a key."""
+        own = set(self.class_slots[label])
+        return tuple(self.base_names[k] if k in own else self.keypoint_names[k]
+                     for k in range(self.num_keypoints))
+
     # ------------------------------------------------------------------ building
     @classmethod
     def build(cls,

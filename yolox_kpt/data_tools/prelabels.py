@@ -339,11 +339,11 @@ def hit_detections(dets: Sequence[dict], layout: KeypointLayout, where: str
     boxes, scores, labels = np.zeros((n, 4)), np.zeros(n), np.zeros(n, np.int64)
     kpts, kscores = np.zeros((n, k, 2)), np.zeros((n, k))
     vis, has_vis = np.full((n, k), 2, np.int64), False
-    # per class: every slot name, then the class's own names ('nose' is slot 'animal.nose'
-    # for an animal)
+    # per class: every slot name, then the keys Detections.to_json writes (the class's own
+    # names: 'nose' is slot 'animal.nose' for an animal)
     slots_by_name = [
         {**{name: j for j, name in enumerate(layout.keypoint_names)},
-         **dict(zip(layout.class_keypoint_names(label), layout.class_slots[label]))}
+         **{key: j for j, key in enumerate(layout.slot_keys(label))}}
         for label in range(layout.num_classes)]
     for i, det in enumerate(dets):
         at = f'{where}, detection {i}'

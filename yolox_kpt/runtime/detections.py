@@ -120,16 +120,11 @@ class Detections:
         boxes, scores, labels = self.bboxes.tolist(), self.scores.tolist(), self.labels.tolist()
         points, point_scores = self.keypoints.tolist(), self.keypoint_scores.tolist()
         state_rows = states.tolist() if states is not None else None
-        slot_names = {}  # class -> each slot's key: see below
+        slot_names = {}  # class -> each slot's key (KeypointLayout.slot_keys)
         out = []
         for i, label in enumerate(labels):
             if label not in slot_names:
-                # a slot the class owns by the name its annotation files use ('nose' for
-                # slot 'animal.nose'), any other by its slot name: no two slots share a key
-                own = set(layout.class_slots[label])
-                slot_names[label] = [(layout.base_names if k in own else
-                                      layout.keypoint_names)[k]
-                                     for k in range(layout.num_keypoints)]
+                slot_names[label] = layout.slot_keys(label)
             names, kp, kp_scores = slot_names[label], points[i], point_scores[i]
             slots = [k for k, v in enumerate(kp_scores) if v > 0]
             det = dict(label=layout.classes[label], score=round(scores[i], 4),
