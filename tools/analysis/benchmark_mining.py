@@ -152,15 +152,13 @@ def read_json(path: str):
         return json.load(f)
 
 
-def whole_loop(args, folder: str, workers: int,
-               options=('--track', '--rank')) -> Dict[str, float]:
-    """``mine_recordings.py --workers K --track --rank`` (or other ``options``) over
-    ``folder``."""
-    out = osp.join(args.work_dir, f'loop_{workers}{"".join(options)}')
+def whole_loop(args, folder: str, workers: int) -> Dict[str, float]:
+    """``mine_recordings.py --workers K --track --rank`` over ``folder``."""
+    out = osp.join(args.work_dir, f'loop_{workers}--track--rank')
     shutil.rmtree(out, ignore_errors=True)  # else the finished recordings are skipped
     start = time.perf_counter()
     mine_recordings.main([folder, args.model, '--out-dir', out, '--workers', str(workers),
-                          '--score-thr', str(args.score_thr), *options])
+                          '--score-thr', str(args.score_thr), '--track', '--rank'])
     wall = time.perf_counter() - start
     rows = read_json(osp.join(out, mine_recordings.SUMMARY))['rows']
     results = [read_json(r['output']) for r in rows]
